@@ -1,0 +1,149 @@
+"""The only names the GUI and the CLI import from the service layer.
+
+`MessengerApi` is the contract; `omemo_desktop.service.messenger.Messenger` implements it on
+a real server, and GUI tests may use a fake with the same shape.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from .errors import (
+    AccountError,
+    AuthenticationError,
+    CertificateError,
+    ConnectionFailed,
+    KeyringUnavailable,
+    ServiceError,
+    TrustRequired,
+)
+from .events import (
+    ChatStateChanged,
+    ConnectionStateChanged,
+    DecryptionFailed,
+    ErrorOccurred,
+    Event,
+    EventBus,
+    Listener,
+    MessageCorrected,
+    MessageReceived,
+    MessageStateChanged,
+    MessageStored,
+    PresenceChanged,
+    RosterChanged,
+    SubscriptionRequested,
+    TrustChanged,
+    TrustDecisionNeeded,
+)
+from .views import ContactView, DeviceView, MessageView
+
+__all__ = [
+    "AccountError",
+    "AccountSettings",
+    "AuthenticationError",
+    "CertificateError",
+    "ChatStateChanged",
+    "ConnectionFailed",
+    "ConnectionStateChanged",
+    "ContactView",
+    "DecryptionFailed",
+    "DeviceView",
+    "ErrorOccurred",
+    "Event",
+    "EventBus",
+    "KeyringUnavailable",
+    "Listener",
+    "MessageCorrected",
+    "MessageReceived",
+    "MessageStateChanged",
+    "MessageStored",
+    "MessageView",
+    "MessengerApi",
+    "PresenceChanged",
+    "RosterChanged",
+    "ServiceError",
+    "SubscriptionRequested",
+    "TrustChanged",
+    "TrustDecisionNeeded",
+    "TrustRequired",
+    "create_messenger",
+]
+
+
+@dataclass(frozen=True)
+class AccountSettings:
+    jid: str
+    server: str | None = None  # "host[:port]"; None = DNS
+    trust_policy: str = "manual"  # manual | blind | tofu
+
+
+class MessengerApi(Protocol):
+    """What a front end may ask of the service. All I/O is async; reads are cheap."""
+
+    @property
+    def events(self) -> EventBus: ...
+
+    def accounts(self) -> list[str]: ...
+
+    async def start(self) -> None:
+        """Open every stored account and connect it in the background."""
+        ...
+
+    async def add_account(
+        self, jid: str, password: str, *, server: str | None = None, register: bool = False
+    ) -> None: ...
+
+    async def connect(self, account: str) -> None: ...
+
+    async def disconnect(self, account: str) -> None: ...
+
+    async def send_message(
+        self, account: str, peer: str, text: str, *, encrypt: bool = True
+    ) -> MessageView: ...
+
+    async def correct_last_message(self, account: str, peer: str, text: str) -> None: ...
+
+    async def retry_message(self, account: str, message_id: str) -> None: ...
+
+    async def history(
+        self, account: str, peer: str, *, limit: int = 50, before: float | None = None
+    ) -> list[MessageView]: ...
+
+    async def search(self, account: str, query: str, *, limit: int = 50) -> list[MessageView]: ...
+
+    def contacts(self, account: str) -> list[ContactView]: ...
+
+    async def add_contact(self, account: str, jid: str, name: str = "") -> None: ...
+
+    async def remove_contact(self, account: str, jid: str) -> None: ...
+
+    async def rename_contact(self, account: str, jid: str, name: str) -> None: ...
+
+    async def answer_subscription(self, account: str, jid: str, approve: bool) -> None: ...
+
+    async def send_chat_state(self, account: str, peer: str, state: str) -> None: ...
+
+    async def mark_displayed(self, account: str, peer: str, message_id: str) -> None: ...
+
+    async def devices(self, account: str, jid: str) -> list[DeviceView]: ...
+
+    async def set_trust(self, account: str, jid: str, device_id: int, trust: str) -> None: ...
+
+    async def own_fingerprint(self, account: str) -> tuple[str, str]:
+        """(fingerprint hex, xmpp: verification URI)"""
+        ...
+
+    async def apply_verification_uri(self, account: str, uri: str) -> list[DeviceView]: ...
+
+    async def reset_session(self, account: str, jid: str, device_id: int) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+def create_messenger(data_dir: Path, ca_file: Path | None = None) -> MessengerApi:
+    """The real service. Imported lazily so the GUI can paint before slixmpp loads."""
+    from .messenger import Messenger
+
+    return Messenger(data_dir=data_dir, ca_file=ca_file)
