@@ -10,7 +10,7 @@ import hmac as _stdlib_hmac
 from typing import Final
 
 from cryptography.exceptions import InvalidSignature, InvalidTag
-from cryptography.hazmat.primitives import hashes, hmac, padding
+from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -24,13 +24,31 @@ ZERO_SALT: Final = b"\x00" * 32
 
 
 def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
+    """RFC 5869 HKDF-SHA-256 (an empty salt means 32 zero bytes, as in the RFC).
+
+    Written on the stdlib's one-shot ``hmac.digest`` (OpenSSL underneath): the same result as
+    ``cryptography``'s HKDF, several times faster for the short outputs the ratchet needs.
+    """
+    if not 0 < length <= 255 * 32:
+        raise ValueError("HKDF-SHA-256 output length must be 1..8160 bytes")
+    prk = _stdlib_hmac.digest(salt or ZERO_SALT, ikm, "sha256")
+    block = b""
+    out = b""
+    counter = 1
+    while len(out) < length:
+        block = _stdlib_hmac.digest(prk, block + info + bytes((counter,)), "sha256")
+        out += block
+        counter += 1
+    return out[:length]
+
+
+def hkdf_sha256_reference(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
+    """``cryptography``'s HKDF, kept to cross-check :func:`hkdf_sha256` in tests."""
     return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
 
 
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
-    h = hmac.HMAC(key, hashes.SHA256())
-    h.update(data)
-    return h.finalize()
+    return _stdlib_hmac.digest(key, data, "sha256")
 
 
 def constant_time_equal(a: bytes, b: bytes) -> bool:
