@@ -52,7 +52,7 @@ from __future__ import annotations
 
 import hmac as _hmac
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Final, Protocol
 
@@ -122,7 +122,7 @@ class RatchetState:
     ns: int = 0
     nr: int = 0
     pn: int = 0
-    skipped: SkippedKeys = EMPTY_SKIPPED
+    skipped: SkippedKeys = field(default_factory=lambda: EMPTY_SKIPPED)
     previous_dhr: tuple[bytes, ...] = ()
 
     def __repr__(self) -> str:  # never print key material
