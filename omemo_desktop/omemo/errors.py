@@ -49,3 +49,7 @@ class NoSession(OmemoError):
 
 class StateVersionError(OmemoError):
     """A serialized state blob has an unknown version or is corrupt."""
+
+
+class IdentityMismatch(OmemoError):
+    """A key exchange carries an identity key other than the one the sender published."""
