@@ -95,7 +95,9 @@ def test_sessions_are_keyed_by_namespace_jid_device(conn: sqlite3.Connection) ->
     repo.save(conn, Session(O2, "bob@x", 2, b"\x01state-b", 1.0))
     repo.save(conn, Session(O2, "bob@x", 1, b"\x01state-a2", 2.0))
     assert repo.get(conn, O2, "bob@x", 1) == Session(O2, "bob@x", 1, b"\x01state-a2", 2.0)
-    assert repo.get(conn, LEGACY, "bob@x", 1) == Session(LEGACY, "bob@x", 1, b"\x01state-legacy", 1.0)
+    assert repo.get(conn, LEGACY, "bob@x", 1) == Session(
+        LEGACY, "bob@x", 1, b"\x01state-legacy", 1.0
+    )
     assert [s.device_id for s in repo.for_jid(conn, O2, "bob@x")] == [1, 2]
     assert repo.delete(conn, O2, "bob@x", 2) is True
     assert repo.delete(conn, O2, "bob@x", 2) is False
