@@ -29,9 +29,13 @@ API:
     libsignal's X3DH.  The session sends PreKeySignalMessages until the peer answers.
 ``encrypt_key(session, key_material, random_bytes) -> (Session, KeyElement(data, kex))``
     ``random_bytes`` is needed because the sending half of a DH ratchet step is taken lazily.
-``decrypt_key(own_identity, own_prekeys, session_or_None, data, kex) -> Decrypted``
-    ``Decrypted(session, key_material, used_prekey_id, send_empty_back, heartbeat_due)``.
-    Raises DuplicateMessage (ignore silently), UnknownPreKey, NoSession, IdentityChanged, ….
+``decrypt_key(own_identity, own_prekeys, session_or_None, data, kex, *, expected_identity=None)``
+    returns ``Decrypted(session, key_material, used_prekey_id, send_empty_back, heartbeat_due,
+    new_session)``.  A PreKeySignalMessage whose base key matches the current or an archived
+    state is decrypted with that state (no pre-key used); otherwise a new session is built and
+    the old one archived.  Raises DuplicateMessage (ignore silently), UnknownPreKey, NoSession,
+    IdentityMismatch (the key exchange's identity differs from ``expected_identity`` or from
+    the stored session's), AuthenticationFailed, MalformedMessage, ….
 ``encrypt_payload(plaintext, random_bytes) -> (iv, payload_ct, key_material)``
 ``decrypt_payload(iv, payload_ct, key_material) -> bytes``
 ``key_transport(random_bytes) -> (iv, key_material)``
@@ -47,7 +51,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from .. import primitives
-from ..errors import AuthenticationFailed, MalformedMessage, NoSession, UnknownPreKey
+from ..errors import IdentityMismatch, MalformedMessage, NoSession, UnknownPreKey
 from ..keys import IdentityKeyPair
 from . import session as _session
 from . import wire
@@ -58,7 +62,6 @@ __all__ = [
     "HEARTBEAT_AFTER",
     "NAMESPACE",
     "Decrypted",
-    "IdentityChanged",
     "KeyElement",
     "decrypt_key",
     "decrypt_payload",
@@ -79,10 +82,6 @@ PAYLOAD_IV_LENGTH: Final = 12
 TAG_LENGTH: Final = 16
 
 
-class IdentityChanged(AuthenticationFailed):
-    """A key exchange names another identity key than the session we have with that device."""
-
-
 @dataclass(frozen=True, slots=True)
 class KeyElement:
     data: bytes
@@ -94,8 +93,12 @@ class Decrypted:
     session: Session
     key_material: bytes
     used_prekey_id: int | None
+    #: a new session was built from a key exchange: answer with a key-transport message
     send_empty_back: bool
+    #: 53+ messages received since we last sent in this session: send a key-transport message
     heartbeat_due: bool
+    #: a new session was built (it replaces the stored one, which is kept as archived state)
+    new_session: bool
 
 
 def initiate(
@@ -137,6 +140,7 @@ def _decrypted(new: Session, plaintext: bytes, used: int | None, kex: bool) -> D
         used_prekey_id=used,
         send_empty_back=kex and not new.initiator and new.ratchet.cks is None,
         heartbeat_due=new.received_since_sent >= HEARTBEAT_AFTER,
+        new_session=used is not None,
     )
 
 
@@ -146,7 +150,14 @@ def decrypt_key(
     session: Session | None,
     data: bytes,
     kex: bool,
+    *,
+    expected_identity: bytes | None = None,
 ) -> Decrypted:
+    """Decrypt the content of a ``<key>`` addressed to our device.
+
+    ``expected_identity``: the 32-byte Curve25519 identity key from the sender's published
+    bundle, if known; a key exchange carrying another key raises ``IdentityMismatch``.
+    """
     if not kex:
         if session is None:
             raise NoSession(
@@ -156,15 +167,17 @@ def decrypt_key(
         return _decrypted(new, plaintext, None, False)
 
     pkm = wire.parse_pre_key_signal_message(data)
+    if expected_identity is not None and pkm.identity_key != expected_identity:
+        raise IdentityMismatch("the key exchange's identity key differs from the published one")
     if session is not None:
         if any(s.base_key == pkm.base_key for s in session.states()):
             # A repeated key exchange of a session we already have: just decrypt.
             if session.peer_identity_key != pkm.identity_key:
-                raise IdentityChanged("key exchange from a different identity key")
+                raise IdentityMismatch("key exchange from a different identity key")
             new, plaintext = _session.decrypt(session, pkm.message)
             return _decrypted(new, plaintext, None, True)
         if session.peer_identity_key != pkm.identity_key:
-            raise IdentityChanged(
+            raise IdentityMismatch(
                 "this device's key exchange uses another identity key than our session"
             )
     spk = own_prekeys.find_signed_pre_key(pkm.signed_pre_key_id)
