@@ -173,8 +173,9 @@ def generate_device_id(random_bytes: RandomBytes, existing: Collection[int] = ()
             return value
 
 
-def _secret(dh1: bytes, dh2: bytes, dh3: bytes, dh4: bytes) -> bytes:
-    return primitives.hkdf_sha256(_FF + dh1 + dh2 + dh3 + dh4, primitives.ZERO_SALT, INFO, 32)
+def shared_secret(dh1: bytes, dh2: bytes, dh3: bytes, dh4: bytes, info: bytes = INFO) -> bytes:
+    """SK = HKDF(salt=0*32, ikm=0xFF*32 || DH1 || DH2 || DH3 || DH4, info, 32)."""
+    return primitives.hkdf_sha256(_FF + dh1 + dh2 + dh3 + dh4, primitives.ZERO_SALT, info, 32)
 
 
 def agree_active(
@@ -187,7 +188,7 @@ def agree_active(
     ek_private = primitives.clamp(random_bytes(32))
     ek_public = primitives.x25519_public_bytes(ek_private)
     peer_ik = primitives.ed_to_mont(bundle.ik)
-    sk = _secret(
+    sk = shared_secret(
         own.dh(bundle.spk),
         primitives.x25519(ek_private, peer_ik),
         primitives.x25519(ek_private, bundle.spk),
@@ -208,7 +209,7 @@ def agree_passive(
     if len(header.ik) != 32 or len(header.ek) != 32:
         raise InvalidKey("identity and ephemeral keys are 32 bytes")
     peer_ik = primitives.ed_to_mont(header.ik)
-    sk = _secret(
+    sk = shared_secret(
         primitives.x25519(spk.private, peer_ik),
         own.dh(header.ek),
         primitives.x25519(spk.private, header.ek),
