@@ -131,6 +131,10 @@ def resolve_backend(environ: Mapping[str, str] | None = None) -> Any:
     raise KeyringUnavailable(NO_KEYRING)
 
 
+#: Exceptions that mean our code is wrong, never turned into a "keyring failed" message.
+_OUR_BUGS: Final = (TypeError, AttributeError, NameError, AssertionError, ImportError)
+
+
 def _translate(exc: Exception, doing: str) -> SecretsError:
     text = str(exc)
     lowered = text.lower()
@@ -194,9 +198,9 @@ class SecretStore:
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, fn)
-        except SecretsError:
-            raise
-        except Exception as exc:  # the backends raise many unrelated types; translated below
+        except (SecretsError, *_OUR_BUGS):
+            raise  # our own errors, or a bug in our code: not the keyring's fault
+        except Exception as exc:  # backends raise many unrelated types (D-Bus, Win32, ...)
             raise _translate(exc, doing) from exc
 
     async def _set(self, username: str, value: str, doing: str) -> None:
