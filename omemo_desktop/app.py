@@ -1,0 +1,153 @@
+"""The GUI composition root: parse arguments, paint the window, then start the service.
+
+Order matters for start-up time: PySide6 first (qasync needs to know the binding), the
+window is shown and painted, and only then is the service (slixmpp, storage) imported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+DATA_DIR_ENV = "OMEMO_DESKTOP_DATA_DIR"
+CA_FILE_ENV = "OMEMO_DESKTOP_CA_FILE"
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="omemo-desktop", description="A desktop XMPP messenger with OMEMO encryption."
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=os.environ.get(DATA_DIR_ENV),
+        help=f"where accounts and messages are kept (env {DATA_DIR_ENV})",
+    )
+    parser.add_argument(
+        "--ca-file",
+        default=os.environ.get(CA_FILE_ENV),
+        help=f"an extra trusted CA certificate, PEM (env {CA_FILE_ENV})",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="show the main window, process events and exit 0 (no network)",
+    )
+    parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument("uri", nargs="?", help="an xmpp: URI to open (a chat or a verification)")
+    return parser.parse_args(argv)
+
+
+def resolve_data_dir(override: str | None) -> Path:
+    try:
+        from omemo_desktop import paths
+    except ImportError:  # paths.py is optional for the GUI
+        import platformdirs
+
+        chosen = override or platformdirs.user_data_dir("omemo-desktop")
+        path = Path(chosen).expanduser()
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        return path
+    return paths.data_dir(override)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        from omemo_desktop import log as app_log
+
+        app_log.setup(args.log_level)
+    except ImportError:
+        logging.basicConfig(level=args.log_level.upper())
+
+    os.environ.setdefault("QT_API", "pyside6")
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+
+    import qasync  # after PySide6, so qasync picks that binding
+
+    from omemo_desktop.ui.main_window import MainWindow
+    from omemo_desktop.ui.tasks import TaskRunner
+
+    app.setApplicationName("omemo-desktop")
+    app.setOrganizationName("omemo-desktop")
+    app.setDesktopFileName("omemo-desktop")
+    loop = qasync.QEventLoop(app)
+    asyncio.set_event_loop(loop)
+    runner = TaskRunner(loop)
+
+    if args.smoke:
+        settings = QSettings()  # never written in smoke mode
+        window = MainWindow(runner, settings)
+        window.show()
+        app.processEvents()
+        QTimer.singleShot(150, app.quit)
+        app.exec()
+        window.close()
+        loop.close()
+        return 0
+
+    data_dir = resolve_data_dir(args.data_dir)
+    ca_file = Path(args.ca_file).expanduser() if args.ca_file else None
+    settings = QSettings(str(data_dir / "gui.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(runner, settings)
+    window.show()
+    app.processEvents()
+
+    # Quitting goes through the coroutine (so the service closes on a running loop),
+    # not through QApplication.quit(), which would stop the loop under it.
+    app.setQuitOnLastWindowClosed(False)
+    quit_event = asyncio.Event()
+    window.quit_requested.connect(quit_event.set)
+    exit_code = 0
+
+    async def run() -> None:
+        nonlocal exit_code
+        await asyncio.sleep(0)  # let the window paint before the network stack loads
+        from omemo_desktop.service.api import KeyringUnavailable, ServiceError, create_messenger
+
+        try:
+            messenger = create_messenger(data_dir, ca_file)
+        except ImportError as error:
+            log.error("the service could not be loaded", exc_info=error)
+            window.show_message_box(
+                "omemo-desktop cannot start",
+                "The messaging service of this build is missing or broken "
+                f"({error}). Reinstall omemo-desktop; if that does not help, report it.",
+            )
+            exit_code = 1
+            window.close()
+            return
+        window.attach(messenger)
+        try:
+            await messenger.start()
+        except KeyringUnavailable as error:
+            window.show_message_box("No keyring available", str(error))
+            exit_code = 1
+            window.close()
+            await messenger.close()
+            return
+        except ServiceError as error:
+            window.show_error(str(error))
+        window.reload_accounts()
+        if not messenger.accounts():
+            window.open_add_account()
+        if args.uri:
+            window.open_uri(args.uri)
+        try:
+            await quit_event.wait()
+        finally:
+            await messenger.close()
+
+    with loop:
+        loop.run_until_complete(run())
+    return exit_code

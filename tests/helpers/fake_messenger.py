@@ -1,0 +1,234 @@
+"""An in-memory MessengerApi for GUI tests and screenshots: records every call, lets a test
+publish events, and can be told to fail or to wait."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from omemo_desktop.service.api import (
+    AccountError,
+    ContactView,
+    DeviceView,
+    Event,
+    EventBus,
+    MessageCorrected,
+    MessageStateChanged,
+    MessageStored,
+    MessageView,
+    RosterChanged,
+    ServiceError,
+    TrustChanged,
+)
+
+URI_PAIR = re.compile(r"(omemo2?)-sid-(\d+)=([0-9a-fA-F]{64})")
+
+
+@dataclass
+class Call:
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any] = field(default_factory=dict)
+
+
+class FakeMessenger:
+    """Implements omemo_desktop.service.api.MessengerApi in memory."""
+
+    def __init__(self) -> None:
+        self._events = EventBus()
+        self.calls: list[Call] = []
+        self._accounts: list[str] = []
+        self._contacts: dict[str, dict[str, ContactView]] = {}
+        self.messages: dict[tuple[str, str], list[MessageView]] = {}
+        self.device_map: dict[tuple[str, str], list[DeviceView]] = {}
+        self.fingerprints: dict[str, str] = {}
+        self.fail: dict[str, BaseException] = {}  # method name -> error to raise
+        self.gate: asyncio.Event | None = None  # when set, add_account waits for it
+        self._counter = 0
+
+    # -- helpers for tests ------------------------------------------------------------
+    def emit(self, event: Event) -> None:
+        self.events.publish(event)
+
+    def called(self, name: str) -> list[Call]:
+        return [c for c in self.calls if c.name == name]
+
+    def add_account_now(self, jid: str, fingerprint: str | None = None) -> None:
+        if jid not in self._accounts:
+            self._accounts.append(jid)
+            self._contacts[jid] = {}
+        self.fingerprints[jid] = fingerprint or ("ab12cd34" * 8)
+
+    def set_contacts(self, account: str, contacts: list[ContactView]) -> None:
+        self._contacts[account] = {c.jid: c for c in contacts}
+
+    def add_message(self, message: MessageView) -> None:
+        self.messages.setdefault((message.account, message.peer), []).append(message)
+
+    def set_devices(self, account: str, jid: str, devices: list[DeviceView]) -> None:
+        self.device_map[(account, jid)] = devices
+
+    def _record(self, name: str, *args: Any, **kwargs: Any) -> None:
+        self.calls.append(Call(name, args, kwargs))
+        error = self.fail.get(name)
+        if error is not None:
+            raise error
+
+    def _next_id(self) -> str:
+        self._counter += 1
+        return f"msg-{self._counter}"
+
+    # -- MessengerApi -----------------------------------------------------------------
+    @property
+    def events(self) -> EventBus:
+        return self._events
+
+    def accounts(self) -> list[str]:
+        return list(self._accounts)
+
+    async def start(self) -> None:
+        self._record("start")
+
+    async def add_account(
+        self, jid: str, password: str, *, server: str | None = None, register: bool = False
+    ) -> None:
+        if self.gate is not None:
+            await self.gate.wait()
+        self._record("add_account", jid, password, server=server, register=register)
+        if jid in self._accounts:
+            raise AccountError(f"The account {jid} is already set up here.")
+        self.add_account_now(jid)
+
+    async def connect(self, account: str) -> None:
+        self._record("connect", account)
+
+    async def disconnect(self, account: str) -> None:
+        self._record("disconnect", account)
+
+    async def send_message(
+        self, account: str, peer: str, text: str, *, encrypt: bool = True
+    ) -> MessageView:
+        self._record("send_message", account, peer, text, encrypt=encrypt)
+        devices = self.device_map.get((account, peer), [])
+        message = MessageView(
+            id=self._next_id(),
+            account=account,
+            peer=peer,
+            direction="out",
+            body=text,
+            timestamp=time.time(),
+            encryption="omemo2" if encrypt else "none",
+            trust="trusted" if encrypt else "none",
+            state="pending",
+            encrypted_for=tuple(d.device_id for d in devices),
+        )
+        self.add_message(message)
+        self.emit(MessageStored(account, message))
+        return message
+
+    async def correct_last_message(self, account: str, peer: str, text: str) -> None:
+        self._record("correct_last_message", account, peer, text)
+        history = self.messages.get((account, peer), [])
+        for index in range(len(history) - 1, -1, -1):
+            if history[index].direction == "out":
+                history[index] = replace(history[index], body=text, edited=True)
+                self.emit(MessageCorrected(account, peer, history[index].id, text))
+                return
+        raise ServiceError("There is no message of yours to correct in this conversation.")
+
+    async def retry_message(self, account: str, message_id: str) -> None:
+        self._record("retry_message", account, message_id)
+        for (acc, peer), history in self.messages.items():
+            for m in history:
+                if acc == account and m.id == message_id:
+                    self.emit(MessageStateChanged(account, peer, message_id, "sent"))
+                    return
+
+    async def history(
+        self, account: str, peer: str, *, limit: int = 50, before: float | None = None
+    ) -> list[MessageView]:
+        self._record("history", account, peer, limit=limit, before=before)
+        items = [
+            m
+            for m in self.messages.get((account, peer), [])
+            if before is None or m.timestamp < before
+        ]
+        return sorted(items, key=lambda m: m.timestamp)[-limit:]
+
+    async def search(self, account: str, query: str, *, limit: int = 50) -> list[MessageView]:
+        self._record("search", account, query, limit=limit)
+        found = [
+            m
+            for (acc, _), history in self.messages.items()
+            if acc == account
+            for m in history
+            if query.lower() in m.body.lower()
+        ]
+        return found[:limit]
+
+    def contacts(self, account: str) -> list[ContactView]:
+        return list(self._contacts.get(account, {}).values())
+
+    async def add_contact(self, account: str, jid: str, name: str = "") -> None:
+        self._record("add_contact", account, jid, name)
+        self._contacts.setdefault(account, {})[jid] = ContactView(jid, name, "none")
+        self.emit(RosterChanged(account, tuple(self.contacts(account))))
+
+    async def remove_contact(self, account: str, jid: str) -> None:
+        self._record("remove_contact", account, jid)
+        self._contacts.get(account, {}).pop(jid, None)
+        self.emit(RosterChanged(account, tuple(self.contacts(account))))
+
+    async def rename_contact(self, account: str, jid: str, name: str) -> None:
+        self._record("rename_contact", account, jid, name)
+
+    async def answer_subscription(self, account: str, jid: str, approve: bool) -> None:
+        self._record("answer_subscription", account, jid, approve)
+
+    async def send_chat_state(self, account: str, peer: str, state: str) -> None:
+        self._record("send_chat_state", account, peer, state)
+
+    async def mark_displayed(self, account: str, peer: str, message_id: str) -> None:
+        self._record("mark_displayed", account, peer, message_id)
+
+    async def devices(self, account: str, jid: str) -> list[DeviceView]:
+        self._record("devices", account, jid)
+        return list(self.device_map.get((account, jid), []))
+
+    async def set_trust(self, account: str, jid: str, device_id: int, trust: str) -> None:
+        self._record("set_trust", account, jid, device_id, trust)
+        devices = self.device_map.get((account, jid), [])
+        self.device_map[(account, jid)] = [
+            replace(d, trust=trust) if d.device_id == device_id else d for d in devices
+        ]
+        self.emit(TrustChanged(account, jid, device_id, trust))
+
+    async def own_fingerprint(self, account: str) -> tuple[str, str]:
+        self._record("own_fingerprint", account)
+        fingerprint = self.fingerprints.get(account, "ab12cd34" * 8)
+        return fingerprint, f"xmpp:{account}?omemo2-sid-1001={fingerprint}"
+
+    async def apply_verification_uri(self, account: str, uri: str) -> list[DeviceView]:
+        """Matching fingerprints become verified; a mismatch comes back not verified."""
+        self._record("apply_verification_uri", account, uri)
+        jid = uri.removeprefix("xmpp:").split("?", 1)[0]
+        known = {d.device_id: d for d in self.device_map.get((account, jid), [])}
+        result: list[DeviceView] = []
+        for _ns, sid, fingerprint in URI_PAIR.findall(uri):
+            device = known.get(int(sid))
+            if device is None:
+                continue
+            if device.fingerprint.lower() == fingerprint.lower():
+                device = replace(device, trust="verified")
+                await self.set_trust(account, jid, device.device_id, "verified")
+            result.append(device)
+        return result
+
+    async def reset_session(self, account: str, jid: str, device_id: int) -> None:
+        self._record("reset_session", account, jid, device_id)
+
+    async def close(self) -> None:
+        self._record("close")
