@@ -75,7 +75,8 @@ def fts_query(text: str) -> str:
     Each whitespace-separated word becomes a quoted string, so FTS5 operators and punctuation
     in the input are matched as text instead of raising a syntax error.
     """
-    return " ".join('"' + word.replace('"', '""') + '"' for word in text.split())
+    words = text.replace("\x00", " ").split()  # FTS5 ends a query string at NUL
+    return " ".join('"' + word.replace('"', '""') + '"' for word in words)
 
 
 class MessageRepository:
