@@ -137,20 +137,21 @@ class ProsodyServer:
     def start(self, timeout: float = 15.0) -> None:
         if not self.config_file.exists():
             self.write_config()
-        log = open(self.root / "stdout.log", "ab")  # noqa: SIM115 - lives as long as the server
-        self.process = subprocess.Popen(
-            ["prosody", "--config", str(self.config_file), "-F"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=self._env(),
-            start_new_session=True,
-        )
+        with open(self.root / "stdout.log", "ab") as log:
+            self.process = subprocess.Popen(
+                ["prosody", "--config", str(self.config_file), "-F"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=self._env(),
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"prosody exited early; see {self.root}/prosody.log")
-            with contextlib.suppress(OSError), socket.create_connection(
-                ("127.0.0.1", self.c2s_port), timeout=0.2
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.c2s_port), timeout=0.2),
             ):
                 return
             time.sleep(0.05)

@@ -1,0 +1,46 @@
+# omemo-desktop — the two commands a newcomer needs are `make run` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+export QT_API := pyside6
+
+.PHONY: run test demo bench lint typecheck deb clean venv
+
+$(VENV)/.installed-run: pyproject.toml
+	scripts/install-system-deps.sh run
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml
+	scripts/install-system-deps.sh test
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(VENV)/.installed-run $@
+
+## Install everything and start the app.
+run: $(VENV)/.installed-run
+	$(VENV)/bin/omemo-desktop
+
+## Install everything the tests need, then lint, type-check and run the whole suite.
+test: $(VENV)/.installed-test
+	$(VENV)/bin/ruff check omemo_desktop tests benchmarks scripts
+	$(VENV)/bin/ruff format --check omemo_desktop tests benchmarks scripts
+	$(VENV)/bin/mypy omemo_desktop/omemo omemo_desktop/storage omemo_desktop/service omemo_desktop/xmpp
+	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+
+## A throw-away local server with two accounts and two app windows logged into them.
+demo: $(VENV)/.installed-test
+	$(PY) scripts/demo.py
+
+## Benchmarks: medians beside the reference implementations, written to benchmarks/results/latest.md.
+bench: $(VENV)/.installed-test
+	$(PY) -m benchmarks
+
+lint:
+	$(VENV)/bin/ruff check omemo_desktop tests benchmarks scripts
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info

@@ -1,0 +1,519 @@
+"""One account at run time: its connection, database and the two pipelines.
+
+Receive pipeline (one task drains the connection's queue, so order is kept):
+    classify -> receipts/markers/chat states -> dedupe -> decrypt -> store -> publish
+Send pipeline (serialized by one lock per account):
+    store in outbox -> (trust check -> encrypt) -> stanza -> server ack -> leave outbox
+An outgoing message leaves the outbox only after the server has acknowledged it; after a
+crash or a disconnect it is sent again with the same origin-id, and receivers drop the copy.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from functools import partial
+
+from omemo_desktop.storage import Database, DuplicateMessage, MessageRepository
+from omemo_desktop.storage.model import (
+    DeliveryState,
+    Direction,
+    Encryption,
+    Message,
+    NewMessage,
+    OutboxState,
+    Recipient,
+)
+from omemo_desktop.storage.outbox import OutboxRepository
+from omemo_desktop.xmpp.client import (
+    Disconnected,
+    Inbound,
+    PepNotification,
+    PresenceUpdate,
+    RosterUpdate,
+    SessionStarted,
+    XmppClient,
+)
+from omemo_desktop.xmpp.errors import XmppError, XmppNotConnected
+from omemo_desktop.xmpp.stanzas import (
+    InboundMessage,
+    OutboundMessage,
+    build_message,
+    chat_state_message,
+    displayed_marker,
+    receipt,
+)
+
+from .accounts import AccountConfig
+from .events import (
+    ChatStateChanged,
+    ConnectionStateChanged,
+    ErrorOccurred,
+    EventBus,
+    MessageCorrected,
+    MessageReceived,
+    MessageStateChanged,
+    MessageStored,
+    PresenceChanged,
+    RosterChanged,
+    SubscriptionRequested,
+)
+from .views import ContactView, MessageView
+
+log = logging.getLogger(__name__)
+
+MESSAGES = MessageRepository()
+OUTBOX = OutboxRepository()
+RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0)
+
+
+def bare(jid: str) -> str:
+    return jid.split("/", 1)[0].lower()
+
+
+def to_view(
+    account: str, m: Message, *, body: str | None = None, edited: bool = False
+) -> MessageView:
+    return MessageView(
+        id=str(m.id),
+        account=account,
+        peer=m.conversation,
+        direction=str(m.direction),
+        body=body if body is not None else m.body,
+        timestamp=m.timestamp,
+        encryption=str(m.encryption),
+        sender_device=m.sender_device,
+        trust=str(m.trust) if m.trust is not None else "none",
+        state=str(m.state),
+        error=m.error,
+        edited=edited,
+    )
+
+
+class Account:
+    def __init__(
+        self,
+        config: AccountConfig,
+        client: XmppClient,
+        db: Database,
+        bus: EventBus,
+        *,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.config = config
+        self.jid = config.jid
+        self.client = client
+        self.db = db
+        self.bus = bus
+        self.clock = clock
+        self._send_lock = asyncio.Lock()
+        self._drain_task: asyncio.Task[None] | None = None
+        self._flush_task: asyncio.Task[None] | None = None
+        self._catch_up_done = asyncio.Event()
+        self._presence: dict[str, PresenceUpdate] = {}
+        self._unread: dict[str, int] = {}
+
+    # ---- life cycle -------------------------------------------------------------------
+
+    async def start(self, *, register: bool = False) -> None:
+        await self.db.transaction(lambda c: OUTBOX.requeue_interrupted(c, self.clock()))
+        self._drain_task = asyncio.create_task(self._drain(), name=f"inbound {self.jid}")
+        self.bus.publish(ConnectionStateChanged(self.jid, "connecting"))
+        await self.client.connect(register=register)
+
+    async def close(self) -> None:
+        await self.client.disconnect()
+        for task in (self._drain_task, self._flush_task):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        await self.db.close()
+
+    async def wait_caught_up(self, timeout: float = 30.0) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._catch_up_done.wait(), timeout)
+
+    # ---- receive pipeline -------------------------------------------------------------
+
+    async def _drain(self) -> None:
+        while True:
+            item = await self.client.inbound.get()
+            try:
+                await self._handle(item)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # one bad stanza must not stop the pipeline
+                log.exception("failed to process %s", type(item).__name__)
+                self.bus.publish(ErrorOccurred(self.jid, f"A received item was dropped: {exc}"))
+
+    async def _handle(self, item: Inbound) -> None:
+        if isinstance(item, InboundMessage):
+            await self._on_message(item)
+        elif isinstance(item, SessionStarted):
+            self.bus.publish(ConnectionStateChanged(self.jid, "connected"))
+            self.bus.publish(RosterChanged(self.jid, tuple(self.contacts())))
+            if not item.resumed:
+                await self._catch_up()
+            self.kick_outbox()
+        elif isinstance(item, Disconnected):
+            self.bus.publish(ConnectionStateChanged(self.jid, "disconnected", item.reason or None))
+        elif isinstance(item, PresenceUpdate):
+            self._on_presence(item)
+        elif isinstance(item, RosterUpdate):
+            self.bus.publish(RosterChanged(self.jid, tuple(self.contacts())))
+        elif isinstance(item, PepNotification):
+            await self.on_pep(item)
+
+    async def on_pep(self, item: PepNotification) -> None:
+        """PEP pushes (device lists); extended by the OMEMO layer."""
+
+    def _on_presence(self, p: PresenceUpdate) -> None:
+        who = bare(p.jid)
+        if p.type == "subscribe":
+            self.bus.publish(SubscriptionRequested(self.jid, who))
+        elif p.type in ("available", "unavailable"):
+            self._presence[who] = p
+            self.bus.publish(
+                PresenceChanged(self.jid, who, p.type == "available", p.show, p.status)
+            )
+
+    async def _catch_up(self) -> None:
+        """XEP-0313: page through what the archive holds after the newest id we stored."""
+        try:
+            after = await self.db.run(_newest_stanza_id)
+            if after is None:
+                # First connection: the archive's past is history, not news; start from now.
+                self._catch_up_done.set()
+                return
+            async for page in self.client.archive(after=after):
+                for msg in page:
+                    await self._on_message(msg)
+        except XmppError as exc:
+            log.warning("archive catch-up stopped: %s", exc)
+        finally:
+            self._catch_up_done.set()
+
+    async def _on_message(self, m: InboundMessage) -> None:
+        outgoing = m.carbon == "sent" or (m.archived and bare(m.sender) == self.jid)
+        peer = bare(m.recipient if outgoing else m.sender)
+        if not peer or m.type in ("groupchat", "error"):
+            return
+        if m.receipt_for and not outgoing:
+            await self._set_state_by_origin(peer, m.receipt_for, DeliveryState.DELIVERED)
+        if m.displayed_for and not outgoing:
+            await self._set_state_by_origin(peer, m.displayed_for, DeliveryState.READ)
+        if m.chat_state and not outgoing and not m.archived:
+            self.bus.publish(ChatStateChanged(self.jid, peer, m.chat_state))
+        body, encryption, device, trust = await self.decrypt(m, peer)
+        if body is None:
+            return
+        origin_id = m.origin_id or (m.id or None)
+        if m.replace_id:
+            await self._on_correction(peer, m, body, outgoing)
+            return
+        new = NewMessage(
+            conversation=peer,
+            direction=Direction.OUT if outgoing else Direction.IN,
+            body=body,
+            encryption=encryption,
+            timestamp=m.timestamp or self.clock(),
+            stored_at=self.clock(),
+            state=DeliveryState.ACKED if outgoing else DeliveryState.RECEIVED,
+            sender=m.sender,
+            stanza_id=m.stanza_id,
+            origin_id=origin_id,
+            sender_device=device,
+            trust=trust,
+        )
+
+        def store(conn: sqlite3.Connection) -> Message | None:
+            if origin_id and MESSAGES.find_by_origin_id(conn, peer, origin_id, new.direction):
+                if m.stanza_id:
+                    existing = MESSAGES.find_by_origin_id(conn, peer, origin_id, new.direction)
+                    if existing is not None and existing.stanza_id is None:
+                        MESSAGES.set_stanza_id(conn, existing.id, m.stanza_id)
+                return None
+            try:
+                return MESSAGES.add(conn, new)
+            except DuplicateMessage:
+                return None
+
+        stored = await self.db.transaction(store)
+        if stored is None:
+            return  # seen before (archive, carbon, resend): exactly once for the user
+        if not outgoing and m.receipt_requested and self.client.connected and m.id:
+            with contextlib.suppress(XmppError):
+                self.client.send(receipt(m.sender, m.id))
+        self.bus.publish(MessageReceived(self.jid, to_view(self.jid, stored)))
+
+    async def decrypt(
+        self, m: InboundMessage, peer: str
+    ) -> tuple[str | None, Encryption, int | None, None]:
+        """Plaintext only here; the OMEMO layer overrides this."""
+        return m.body, Encryption.NONE, None, None
+
+    async def _on_correction(self, peer: str, m: InboundMessage, body: str, outgoing: bool) -> None:
+        direction = Direction.OUT if outgoing else Direction.IN
+        assert m.replace_id is not None
+
+        def apply(conn: sqlite3.Connection) -> Message | None:
+            original = MESSAGES.find_by_origin_id(conn, peer, m.replace_id or "", direction)
+            if original is None:
+                return None
+            try:
+                MESSAGES.add(
+                    conn,
+                    NewMessage(
+                        conversation=peer,
+                        direction=direction,
+                        body=body,
+                        encryption=original.encryption,
+                        timestamp=m.timestamp or self.clock(),
+                        stored_at=self.clock(),
+                        state=original.state,
+                        sender=m.sender,
+                        stanza_id=m.stanza_id,
+                        origin_id=m.origin_id or m.id or None,
+                        correction_of=original.id,
+                    ),
+                )
+            except DuplicateMessage:
+                return None
+            return original
+
+        original = await self.db.transaction(apply)
+        if original is not None:
+            self.bus.publish(MessageCorrected(self.jid, peer, str(original.id), body))
+
+    async def _set_state_by_origin(self, peer: str, origin_id: str, state: DeliveryState) -> None:
+        def update(conn: sqlite3.Connection) -> Message | None:
+            msg = MESSAGES.find_by_origin_id(conn, peer, origin_id, Direction.OUT)
+            if msg is None or msg.state == DeliveryState.READ:
+                return None
+            MESSAGES.set_state(conn, msg.id, state)
+            return msg
+
+        msg = await self.db.transaction(update)
+        if msg is not None:
+            self.bus.publish(MessageStateChanged(self.jid, peer, str(msg.id), str(state)))
+
+    # ---- send pipeline ----------------------------------------------------------------
+
+    async def queue_message(
+        self,
+        peer: str,
+        text: str,
+        *,
+        encryption: Encryption,
+        correction_of: Message | None = None,
+    ) -> Message:
+        """Store the message and put it into the outbox (one transaction), then kick."""
+        now = self.clock()
+        new = NewMessage(
+            conversation=bare(peer),
+            direction=Direction.OUT,
+            body=text,
+            encryption=encryption,
+            timestamp=now,
+            stored_at=now,
+            state=DeliveryState.PENDING,
+            sender=self.jid,
+            origin_id=uuid.uuid4().hex,
+            correction_of=correction_of.id if correction_of is not None else None,
+        )
+
+        def store(conn: sqlite3.Connection) -> Message:
+            msg = MESSAGES.add(conn, new)
+            OUTBOX.enqueue(conn, msg.id, now)
+            return msg
+
+        msg = await self.db.transaction(store)
+        self.bus.publish(MessageStored(self.jid, to_view(self.jid, msg)))
+        return msg
+
+    def kick_outbox(self) -> None:
+        if self._flush_task is None or self._flush_task.done():
+            self._flush_task = asyncio.create_task(self.flush_outbox(), name=f"outbox {self.jid}")
+
+    async def flush_outbox(self) -> None:
+        """Send every due outbox entry, oldest first; stops quietly while offline."""
+        async with self._send_lock:
+            while self.client.connected:
+                due = await self.db.run(lambda c: OUTBOX.due(c, self.clock(), 50))
+                if not due:
+                    return
+                sent: list[Message] = []
+                for entry in due:
+                    mid = entry.message_id
+                    msg = await self.db.run(partial(MESSAGES.get, message_id=mid))
+                    if msg is None:
+                        await self.db.transaction(partial(OUTBOX.remove, message_id=mid))
+                        continue
+                    try:
+                        ok = await self._send_one(msg, entry.attempts)
+                    except XmppNotConnected:
+                        return
+                    if ok:
+                        sent.append(msg)
+                if not sent:
+                    continue
+                try:
+                    await self.client.ack_barrier()
+                except XmppError as exc:
+                    log.info("no ack from the server yet (%s); will resend", exc)
+                    await self.db.transaction(partial(_requeue, sent, str(exc)))
+                    return
+                await self.db.transaction(partial(_acked, sent))
+                for m in sent:
+                    self.bus.publish(
+                        MessageStateChanged(self.jid, m.conversation, str(m.id), "acked")
+                    )
+
+    async def _send_one(self, msg: Message, attempts: int) -> bool:
+        """Encrypt (if asked) and write one message to the stream. False = not sent now."""
+        try:
+            extra, body, recipients = await self.encrypt(msg)
+        except SendBlocked as exc:
+            blocked = exc
+            failed = blocked.outbox_state == OutboxState.FAILED
+
+            def park(conn: sqlite3.Connection) -> None:
+                OUTBOX.set_state(
+                    conn,
+                    msg.id,
+                    blocked.outbox_state,
+                    error=str(blocked),
+                    next_attempt_at=self.clock() + blocked.retry_after,
+                )
+                if failed:
+                    MESSAGES.set_state(conn, msg.id, DeliveryState.FAILED, str(blocked))
+
+            await self.db.transaction(park)
+            if failed:
+                self.bus.publish(
+                    MessageStateChanged(
+                        self.jid, msg.conversation, str(msg.id), "failed", str(blocked)
+                    )
+                )
+            return False
+        replace_id = None
+        if msg.correction_of is not None:
+            original = await self.db.run(lambda c: MESSAGES.get(c, msg.correction_of or 0))
+            replace_id = original.origin_id if original is not None else None
+        stanza = build_message(
+            OutboundMessage(
+                to=msg.conversation,
+                id=msg.origin_id or str(msg.id),
+                body=body,
+                origin_id=msg.origin_id,
+                request_receipt=True,
+                markable=True,
+                chat_state="active",
+                replace_id=replace_id,
+                store_hint=True,
+                extra=extra,
+            )
+        )
+
+        def mark_sending(conn: sqlite3.Connection) -> None:
+            OUTBOX.set_state(conn, msg.id, OutboxState.SENDING)
+            if recipients:
+                MESSAGES.add_recipients(conn, msg.id, recipients)
+
+        await self.db.transaction(mark_sending)
+        self.client.send(stanza)
+        return True
+
+    async def encrypt(
+        self, msg: Message
+    ) -> tuple[tuple[ET.Element, ...], str | None, tuple[Recipient, ...]]:
+        """(extra elements, body, recipients). Plaintext here; the OMEMO layer overrides."""
+        if msg.encryption != Encryption.NONE:
+            raise SendBlocked("OMEMO is not available for this account yet.", OutboxState.FAILED, 0)
+        return (), msg.body, ()
+
+    async def send_chat_state(self, peer: str, state: str) -> None:
+        if self.client.connected:
+            self.client.send(chat_state_message(peer, state, uuid.uuid4().hex))
+
+    async def mark_displayed(self, peer: str, message_id: int) -> None:
+        msg = await self.db.run(lambda c: MESSAGES.get(c, message_id))
+        if msg is None or msg.direction != Direction.IN or not msg.origin_id:
+            return
+        self._unread.pop(peer, None)
+        if self.client.connected and msg.sender:
+            self.client.send(displayed_marker(msg.sender, msg.origin_id, uuid.uuid4().hex))
+
+    # ---- reads ------------------------------------------------------------------------
+
+    def contacts(self) -> list[ContactView]:
+        out = []
+        for item in self.client.roster_items():
+            p = self._presence.get(item.jid)
+            out.append(
+                ContactView(
+                    jid=item.jid,
+                    name=item.name,
+                    subscription=item.subscription,
+                    available=p is not None and p.type == "available",
+                    show=p.show if p else "",
+                    status=p.status if p else "",
+                    unread=self._unread.get(item.jid, 0),
+                )
+            )
+        return out
+
+    async def history(self, peer: str, limit: int, before: float | None) -> list[MessageView]:
+        def read(conn: sqlite3.Connection) -> list[MessageView]:
+            rows = MESSAGES.newest(
+                conn, bare(peer), limit * 2, None if before is None else (before, 0)
+            )
+            latest: dict[int, str] = {}
+            views = []
+            for m in reversed(rows):  # oldest first, so later corrections win
+                if m.correction_of is not None:
+                    latest[m.correction_of] = m.body
+            for m in reversed(rows):
+                if m.correction_of is not None:
+                    continue
+                views.append(to_view(self.jid, m, body=latest.get(m.id), edited=m.id in latest))
+            return views[-limit:]
+
+        return await self.db.run(read)
+
+
+class SendBlocked(Exception):
+    """The send pipeline cannot continue now (trust needed, no devices, ...)."""
+
+    def __init__(self, message: str, outbox_state: OutboxState, retry_after: float) -> None:
+        super().__init__(message)
+        self.outbox_state = outbox_state
+        self.retry_after = retry_after
+
+
+def _requeue(sent: list[Message], error: str, conn: sqlite3.Connection) -> None:
+    for m in sent:
+        OUTBOX.set_state(conn, m.id, OutboxState.QUEUED, error=error)
+
+
+def _acked(sent: list[Message], conn: sqlite3.Connection) -> None:
+    for m in sent:
+        OUTBOX.remove(conn, m.id)
+        MESSAGES.set_state(conn, m.id, DeliveryState.ACKED)
+
+
+def _newest_stanza_id(conn: sqlite3.Connection) -> str | None:
+    row = conn.execute(
+        "SELECT stanza_id FROM messages WHERE stanza_id IS NOT NULL ORDER BY id DESC LIMIT 1"
+    ).fetchone()
+    return None if row is None else str(row[0])
+
+
+__all__ = ["Account", "SendBlocked", "bare", "to_view"]

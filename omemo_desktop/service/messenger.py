@@ -1,0 +1,317 @@
+"""The service object: every account of one data directory, behind `MessengerApi`.
+
+Front ends (GUI, CLI) only call these async methods and listen to `events`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import sqlite3
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from omemo_desktop import paths
+from omemo_desktop.storage import (
+    AnotherInstanceRunning,
+    Database,
+    DatabaseError,
+    InstanceLock,
+    MessageRepository,
+    SecretsError,
+)
+from omemo_desktop.storage.errors import KeyringUnavailable as StorageKeyringUnavailable
+from omemo_desktop.storage.model import DeliveryState, Direction, Encryption, Message, OutboxState
+from omemo_desktop.storage.outbox import OutboxRepository
+from omemo_desktop.storage.secrets import SecretStore
+from omemo_desktop.xmpp.client import XmppClient
+from omemo_desktop.xmpp.errors import (
+    XmppAuthError,
+    XmppCertificateError,
+    XmppError,
+    XmppRegistrationError,
+)
+
+from .account import Account, bare, to_view
+from .accounts import AccountConfig, AccountRegistry
+from .errors import (
+    AccountError,
+    AuthenticationError,
+    CertificateError,
+    ConnectionFailed,
+    KeyringUnavailable,
+    ServiceError,
+)
+from .events import ConnectionStateChanged, EventBus
+from .views import ContactView, DeviceView, MessageView
+
+log = logging.getLogger(__name__)
+MESSAGES = MessageRepository()
+OUTBOX = OutboxRepository()
+
+
+def explain_connect_error(jid: str, server: str | None, exc: XmppError) -> ServiceError:
+    """Turn a low-level failure into a sentence a person can act on."""
+    where = server or jid.split("@")[-1]
+    if isinstance(exc, XmppAuthError):
+        return AuthenticationError(
+            f"The server rejected the password for {jid}. Check the address and password."
+        )
+    if isinstance(exc, XmppCertificateError):
+        return CertificateError(
+            f"The certificate of {where} could not be verified, so the connection was not "
+            "made. If this is your own server, install a valid certificate (or pass its CA "
+            "with --ca-file)."
+        )
+    if isinstance(exc, XmppRegistrationError):
+        return AccountError(f"Could not create {jid}: {exc}.")
+    return ConnectionFailed(
+        f"Could not connect to {where}: {exc}. Check the server address and your network."
+    )
+
+
+class Messenger:
+    def __init__(
+        self,
+        *,
+        data_dir: Path,
+        ca_file: Path | None = None,
+        bus: EventBus | None = None,
+        secrets: SecretStore | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.data_dir = data_dir
+        self.ca_file = ca_file
+        self._bus = bus or EventBus()
+        self._registry = AccountRegistry(data_dir)
+        self._secrets = secrets
+        self._accounts: dict[str, Account] = {}
+        self._clock = clock
+        self._starting: list[asyncio.Future[None]] = []
+        self._lock = InstanceLock(data_dir)
+        try:
+            self._lock.acquire()
+        except AnotherInstanceRunning as exc:
+            raise ServiceError(str(exc)) from exc
+
+    @property
+    def events(self) -> EventBus:
+        return self._bus
+
+    def accounts(self) -> list[str]:
+        return [a.jid for a in self._registry.load() if a.enabled]
+
+    async def _secret_store(self) -> SecretStore:
+        if self._secrets is None:
+            try:
+                self._secrets = await SecretStore.open()
+            except StorageKeyringUnavailable as exc:
+                raise KeyringUnavailable(str(exc)) from exc
+            except SecretsError as exc:
+                raise KeyringUnavailable(str(exc)) from exc
+        return self._secrets
+
+    async def start(self) -> None:
+        self._starting = [asyncio.ensure_future(self._connect_quietly(j)) for j in self.accounts()]
+
+    async def _connect_quietly(self, jid: str) -> None:
+        try:
+            await self.connect(jid)
+        except ServiceError as exc:
+            self._bus.publish(ConnectionStateChanged(jid, "failed", str(exc)))
+
+    async def add_account(
+        self, jid: str, password: str, *, server: str | None = None, register: bool = False
+    ) -> None:
+        jid = bare(jid)
+        if "@" not in jid:
+            raise AccountError(f"{jid!r} is not an XMPP address; it looks like name@server.")
+        secrets = await self._secret_store()
+        config = AccountConfig(jid=jid, server=server)
+        account = await self._open(config, password, register=register)
+        try:
+            await secrets.store_password(jid, password)
+        except SecretsError as exc:
+            await account.close()
+            raise KeyringUnavailable(str(exc)) from exc
+        self._registry.upsert(config)
+        self._accounts[jid] = account
+        await self.on_account_ready(account, password, new=True)
+
+    async def on_account_ready(self, account: Account, password: str, *, new: bool) -> None:
+        """Hook for the OMEMO layer (device and bundles); nothing for plaintext."""
+
+    async def _open(self, config: AccountConfig, password: str, *, register: bool) -> Account:
+        folder = paths.account_dir(self.data_dir, config.jid)
+        try:
+            db = await Database.open(folder / "messages.sqlite3")
+        except DatabaseError as exc:
+            raise AccountError(str(exc)) from exc
+        client = XmppClient(config.jid, password, server=config.server, ca_file=self.ca_file)
+        account = self.make_account(config, client, db)
+        try:
+            await account.start(register=register)
+        except XmppError as exc:
+            with contextlib.suppress(Exception):
+                await account.close()
+            error = explain_connect_error(config.jid, config.server, exc)
+            self._bus.publish(ConnectionStateChanged(config.jid, "failed", str(error)))
+            raise error from exc
+        return account
+
+    def make_account(self, config: AccountConfig, client: XmppClient, db: Database) -> Account:
+        return Account(config, client, db, self._bus, clock=self._clock)
+
+    async def connect(self, account: str) -> None:
+        if account in self._accounts:
+            return
+        config = self._registry.get(account)
+        secrets = await self._secret_store()
+        try:
+            password = await secrets.load_password(account)
+        except SecretsError as exc:
+            raise KeyringUnavailable(str(exc)) from exc
+        if password is None:
+            raise AccountError(
+                f"The password of {account} is not in the keyring any more. Add the account "
+                "again to store it."
+            )
+        acc = await self._open(config, password, register=False)
+        self._accounts[account] = acc
+        await self.on_account_ready(acc, password, new=False)
+
+    def _account(self, jid: str) -> Account:
+        try:
+            return self._accounts[jid]
+        except KeyError:
+            raise AccountError(f"The account {jid} is not connected.") from None
+
+    async def disconnect(self, account: str) -> None:
+        acc = self._accounts.pop(account, None)
+        if acc is not None:
+            await acc.close()
+
+    async def catch_up(self, account: str) -> None:
+        await self._account(account).wait_caught_up()
+
+    async def send_message(
+        self, account: str, peer: str, text: str, *, encrypt: bool = True
+    ) -> MessageView:
+        acc = self._account(account)
+        msg = await acc.queue_message(
+            peer, text, encryption=Encryption.OMEMO2 if encrypt else Encryption.NONE
+        )
+        acc.kick_outbox()
+        return to_view(account, msg)
+
+    async def send_message_cli(
+        self, account: str, peer: str, text: str, *, encrypt: bool, trust_new: str | None
+    ) -> None:
+        """Send and wait until the server accepted it (or the send cannot proceed)."""
+        acc = self._account(account)
+        msg = await acc.queue_message(
+            peer, text, encryption=Encryption.OMEMO2 if encrypt else Encryption.NONE
+        )
+        await acc.flush_outbox()
+        stored = await acc.db.run(lambda c: MESSAGES.get(c, msg.id))
+        if stored is None or str(stored.state) not in ("acked", "delivered", "read"):
+            reason = stored.error if stored is not None and stored.error else "not connected"
+            raise ConnectionFailed(f"The message was not accepted by the server: {reason}.")
+
+    async def correct_last_message(self, account: str, peer: str, text: str) -> None:
+        acc = self._account(account)
+
+        def last(conn: sqlite3.Connection) -> Message | None:
+            for m in MESSAGES.newest(conn, bare(peer), 20):
+                if m.direction == Direction.OUT and m.correction_of is None:
+                    return m
+            return None
+
+        original = await acc.db.run(last)
+        if original is None:
+            raise ServiceError("There is no message of yours to correct in this chat.")
+        await acc.queue_message(peer, text, encryption=original.encryption, correction_of=original)
+        acc.kick_outbox()
+
+    async def retry_message(self, account: str, message_id: str) -> None:
+        acc = self._account(account)
+
+        def requeue(conn: sqlite3.Connection) -> None:
+            mid = int(message_id)
+            OUTBOX.set_state(conn, mid, OutboxState.QUEUED, next_attempt_at=self._clock())
+            MESSAGES.set_state(conn, mid, DeliveryState.PENDING)
+
+        await acc.db.transaction(requeue)
+        acc.kick_outbox()
+
+    async def history(
+        self, account: str, peer: str, *, limit: int = 50, before: float | None = None
+    ) -> list[MessageView]:
+        return await self._account(account).history(peer, limit, before)
+
+    async def search(self, account: str, query: str, *, limit: int = 50) -> list[MessageView]:
+        acc = self._account(account)
+        rows = await acc.db.run(lambda c: MESSAGES.search(c, query, limit))
+        return [to_view(account, m) for m in rows]
+
+    def contacts(self, account: str) -> list[ContactView]:
+        acc = self._accounts.get(account)
+        return acc.contacts() if acc is not None else []
+
+    async def add_contact(self, account: str, jid: str, name: str = "") -> None:
+        acc = self._account(account)
+        jid = bare(jid)
+        try:
+            await acc.client.roster_set(jid, name)
+        except XmppError as exc:
+            raise ServiceError(f"Could not add {jid} to your contacts: {exc}") from exc
+        acc.client.presence(jid, "subscribe")
+        acc.client.presence(jid, "subscribed")  # pre-approve / approve their request
+
+    async def remove_contact(self, account: str, jid: str) -> None:
+        try:
+            await self._account(account).client.roster_remove(bare(jid))
+        except XmppError as exc:
+            raise ServiceError(f"Could not remove {jid}: {exc}") from exc
+
+    async def rename_contact(self, account: str, jid: str, name: str) -> None:
+        try:
+            await self._account(account).client.roster_set(bare(jid), name)
+        except XmppError as exc:
+            raise ServiceError(f"Could not rename {jid}: {exc}") from exc
+
+    async def answer_subscription(self, account: str, jid: str, approve: bool) -> None:
+        acc = self._account(account)
+        acc.client.presence(bare(jid), "subscribed" if approve else "unsubscribed")
+        if approve:
+            acc.client.presence(bare(jid), "subscribe")
+
+    async def send_chat_state(self, account: str, peer: str, state: str) -> None:
+        await self._account(account).send_chat_state(bare(peer), state)
+
+    async def mark_displayed(self, account: str, peer: str, message_id: str) -> None:
+        await self._account(account).mark_displayed(bare(peer), int(message_id))
+
+    async def devices(self, account: str, jid: str) -> list[DeviceView]:
+        raise ServiceError("OMEMO is not set up for this account.")
+
+    async def set_trust(self, account: str, jid: str, device_id: int, trust: str) -> None:
+        raise ServiceError("OMEMO is not set up for this account.")
+
+    async def own_fingerprint(self, account: str) -> tuple[str, str]:
+        raise ServiceError("OMEMO is not set up for this account.")
+
+    async def apply_verification_uri(self, account: str, uri: str) -> list[DeviceView]:
+        raise ServiceError("OMEMO is not set up for this account.")
+
+    async def reset_session(self, account: str, jid: str, device_id: int) -> None:
+        raise ServiceError("OMEMO is not set up for this account.")
+
+    async def close(self) -> None:
+        for jid in list(self._accounts):
+            await self.disconnect(jid)
+        if self._secrets is not None:
+            self._secrets.close()
+        self._lock.release()
