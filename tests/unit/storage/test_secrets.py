@@ -27,6 +27,7 @@ from tests.helpers.memory_keyring import MemoryKeyring
 
 MEMORY = "tests.helpers.memory_keyring.MemoryKeyring"
 JID = "alice@example.org"
+NULL = keyring.backends.null.Keyring()  # type: ignore[no-untyped-call]
 
 
 @pytest.fixture
@@ -127,7 +128,8 @@ def test_implicit_plaintext_backend_is_refused(monkeypatch: pytest.MonkeyPatch) 
 
 
 def test_implicit_fail_or_null_backend_means_no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
-    for backend in (keyring.backends.fail.Keyring(), keyring.backends.null.Keyring()):
+    fail_backend = keyring.backends.fail.Keyring()  # type: ignore[no-untyped-call]
+    for backend in (fail_backend, NULL):
         with pytest.raises(KeyringUnavailable, match="Install and start GNOME Keyring"):
             _implicit(monkeypatch, backend)
 
@@ -136,7 +138,7 @@ def test_chainer_uses_its_os_member_and_drops_plaintext(monkeypatch: pytest.Monk
     secure = FakeSecretService()
     assert _implicit(monkeypatch, FakeChainer(PlaintextKeyring(), secure)) is secure
     with pytest.raises(InsecureKeyring):
-        _implicit(monkeypatch, FakeChainer(PlaintextKeyring(), keyring.backends.null.Keyring()))
+        _implicit(monkeypatch, FakeChainer(PlaintextKeyring(), NULL))
 
 
 def test_explicit_plaintext_backend_is_the_users_choice() -> None:
