@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 import twomemo.twomemo as tw
 import x3dh
+from omemo.session import Initiation
 from omemo.storage import Just, Maybe, Nothing, Storage
 
 from omemo_desktop.omemo.twomemo.x3dh import Bundle
@@ -86,7 +87,7 @@ class Peer:
         plain = tw.PlainKeyMaterialImpl(key_material[:32], key_material[32:])
         encrypted = run(self.backend.encrypt_key_material(session, plain))
         data = encrypted.serialize()
-        if session.initiation is tw.Initiation.ACTIVE and not session.confirmed:
+        if session.initiation is Initiation.ACTIVE and not session.confirmed:
             return session.key_exchange.serialize(data), True
         return data, False
 

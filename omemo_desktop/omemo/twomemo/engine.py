@@ -33,7 +33,7 @@ Other public pieces: :mod:`.x3dh` (``Bundle``, ``OwnPreKeys``, ``generate_device
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Final
 
 from .. import ratchet
@@ -104,7 +104,15 @@ def encrypt_key(
     receiving a new ratchet key from the peer).
     """
     state, data = ratchet.encrypt(PROFILE, session.ratchet, key_material, session.ad, random_bytes)
-    new_session = replace(session, ratchet=state)
+    new_session = Session(
+        state,
+        session.ad,
+        session.peer_identity,
+        session.kex,
+        session.active,
+        session.confirmed,
+        session.heartbeat_chain,
+    )
     if session.active and not session.confirmed:
         k = session.kex
         return new_session, KeyElement(
