@@ -124,6 +124,7 @@ def test_long_conversation_with_reordering_loss_and_duplicates(seed: int) -> Non
             total += 1
         # a burst from us, delivered in order with shuffling inside
         ours = [(m, us.send(m)) for m in (km() for _ in range(rng.randint(1, 30)))]
+        ours = [pair for pair in ours if rng.random() > 0.1] or ours[-1:]
         rng.shuffle(ours)
         for material, element in ours:
             assert them.decrypt(element.data, element.kex, OUR_JID, OUR_DEVICE) == material
