@@ -2,7 +2,19 @@
 
 The service opens an account's `Database`, then calls the repositories (plain synchronous
 objects taking the connection) through ``await db.run(fn)`` or, for anything that must be
-atomic, ``await db.transaction(fn)``.
+atomic, ``await db.transaction(fn)``::
+
+    with InstanceLock(data_dir):                     # before opening anything
+        db = await Database.open(account_dir / "account.sqlite")
+        sessions, messages, outbox = SessionRepository(), MessageRepository(), OutboxRepository()
+
+        def persist(conn: sqlite3.Connection) -> Message:   # runs on the DB worker thread
+            sessions.save(conn, Session(Namespace.OMEMO2, peer, device_id, new_state, now))
+            stored = messages.add(conn, NewMessage(..., recipients=encrypted_for))
+            outbox.enqueue(conn, stored.id, now)
+            return stored
+
+        stored = await db.transaction(persist)   # all three rows, or none
 """
 
 from omemo_desktop.storage.db import SCHEMA_VERSION, Database, connect, transaction
