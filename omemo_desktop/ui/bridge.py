@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Signal, SignalInstance
 
 from omemo_desktop.service.api import (
     ChatStateChanged,
@@ -23,6 +23,8 @@ from omemo_desktop.service.api import (
     TrustChanged,
     TrustDecisionNeeded,
 )
+
+from .qt_compat import emit
 
 
 class EventBridge(QObject):
@@ -48,7 +50,7 @@ class EventBridge(QObject):
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._routes: dict[type, Signal] = {
+        self._routes: dict[type, SignalInstance] = {
             ConnectionStateChanged: self.connection_state_changed,
             MessageReceived: self.message_received,
             MessageStored: self.message_stored,
@@ -68,7 +70,7 @@ class EventBridge(QObject):
     def _on_bus_event(self, event: Event) -> None:
         signal = self._routes.get(type(event))
         if signal is not None:
-            signal.emit(event)  # type: ignore[attr-defined]
+            emit(signal, event)
 
     def detach(self) -> None:
         if self._unsubscribe is not None:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 from omemo_desktop.service.api import MessageView
 
 from . import icons
+from .qt_compat import emit
 
 TICKS = {
     "pending": ("🕓", "Waiting to be sent"),
@@ -107,7 +108,7 @@ class MessageBubble(QFrame):
         self.error.setStyleSheet(f"color: {icons.RED.name()};")
         self.retry = QPushButton("Retry", self.error_row)
         self.retry.setAccessibleName("Retry sending this message")
-        self.retry.clicked.connect(lambda: self.retry_requested.emit(self.message.id))
+        self.retry.clicked.connect(lambda: emit(self.retry_requested, self.message.id))
         row.addWidget(self.error, 1)
         row.addWidget(self.retry)
         layout.addWidget(self.error_row)
@@ -159,7 +160,7 @@ class MessageBubble(QFrame):
         if chosen is copy:
             QGuiApplication.clipboard().setText(self.message.body)
         elif chosen is info:
-            self.info_requested.emit(self.message)
+            emit(self.info_requested, self.message)
 
 
 class DecryptionNotice(QFrame):
@@ -202,7 +203,7 @@ class DecryptionNotice(QFrame):
         if self.device_id is not None:
             self.repair.setEnabled(False)
             self.repair.setText("Repairing…")
-            self.repair_requested.emit(self.device_id)
+            emit(self.repair_requested, self.device_id)
 
     def repaired(self, ok: bool) -> None:
         self.repair.setText("Repaired" if ok else "Repair")

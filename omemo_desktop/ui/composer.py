@@ -7,6 +7,8 @@ from PySide6.QtCore import QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QFontMetrics, QKeyEvent
 from PySide6.QtWidgets import QPlainTextEdit, QWidget
 
+from .qt_compat import emit
+
 PAUSE_AFTER_MS = 5000
 
 
@@ -51,10 +53,10 @@ class Composer(QPlainTextEdit):
             if not mods & ~Qt.KeyboardModifier.KeypadModifier:
                 text = self.toPlainText().strip()
                 if text:
-                    self.submitted.emit(text)
+                    emit(self.submitted, text)
                 return
         if key == Qt.Key.Key_Up and not mods and not self.toPlainText():
-            self.edit_last_requested.emit()
+            emit(self.edit_last_requested)
             return
         if key == Qt.Key.Key_Escape and self.editing is not None:
             self.cancel_edit()
@@ -71,7 +73,7 @@ class Composer(QPlainTextEdit):
     def cancel_edit(self) -> None:
         self.editing = None
         self.clear()
-        self.edit_cancelled.emit()
+        emit(self.edit_cancelled)
 
     def finish(self) -> None:
         """After a send or a correction: empty, not editing, chat state back to active."""
@@ -85,7 +87,7 @@ class Composer(QPlainTextEdit):
     def _set_state(self, state: str) -> None:
         if state != self._state:
             self._state = state
-            self.chat_state_changed.emit(state)
+            emit(self.chat_state_changed, state)
 
     def _on_self_text_changed(self) -> None:
         if self.toPlainText():

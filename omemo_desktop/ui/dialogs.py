@@ -29,6 +29,7 @@ from PySide6.QtWidgets import (
 from omemo_desktop.service.api import DeviceView, MessageView, MessengerApi
 
 from .fingerprint import FingerprintView
+from .qt_compat import emit
 from .tasks import TaskRunner
 from .widgets import Banner, Busy
 
@@ -163,7 +164,7 @@ class AddAccountDialog(QDialog):
 
     def _on_added(self, jid: str) -> None:
         self.busy.stop()
-        self.account_added.emit(jid)
+        emit(self.account_added, jid)
         self.accept()
 
     def _on_failed(self, text: str, _error: BaseException) -> None:
@@ -299,8 +300,8 @@ class DeviceDecisionRow(QFrame):
         self.compare = QPushButton("Compare…")
         self.compare.setAccessibleName(f"Compare the fingerprint of {device_title(device)}")
         self.status = QLabel()
-        self.trust.clicked.connect(lambda: self.decided.emit(self.device, "trusted"))
-        self.distrust.clicked.connect(lambda: self.decided.emit(self.device, "distrusted"))
+        self.trust.clicked.connect(lambda: emit(self.decided, self.device, "trusted"))
+        self.distrust.clicked.connect(lambda: emit(self.decided, self.device, "distrusted"))
         self.compare.clicked.connect(self._on_compare_clicked)
         for b in (self.trust, self.distrust, self.compare):
             row.addWidget(b)
@@ -311,7 +312,7 @@ class DeviceDecisionRow(QFrame):
     def _on_compare_clicked(self) -> None:
         dialog = CompareDialog(self.peer, self.device, self)
         if dialog.exec() and dialog.result_trust:
-            self.decided.emit(self.device, dialog.result_trust)
+            emit(self.decided, self.device, dialog.result_trust)
 
     def set_done(self, trust: str) -> None:
         for b in (self.trust, self.distrust, self.compare):
@@ -416,7 +417,9 @@ class TrustDialog(QDialog):
 
 
 class SubscriptionDialog(QDialog):
-    answered = Signal(str, bool)
+    # Carries "allow" / "deny": PySide6 6.12 leaks a reference to True/False on every emit
+    # of a Python-defined signal with a bool argument (it crashes the interpreter at exit).
+    answered = Signal(str, str)
 
     def __init__(self, account: str, jid: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -440,7 +443,7 @@ class SubscriptionDialog(QDialog):
         layout.addWidget(buttons)
 
     def _answer(self, approve: bool) -> None:
-        self.answered.emit(self.jid, approve)
+        emit(self.answered, self.jid, "allow" if approve else "deny")
         self.accept() if approve else self.reject()
 
 
@@ -589,7 +592,7 @@ class SearchDialog(QDialog):
             self.results.addItem(item)
 
     def _on_results_item_activated(self, item: QListWidgetItem) -> None:
-        self.result_chosen.emit(item.data(Qt.ItemDataRole.UserRole))
+        emit(self.result_chosen, item.data(Qt.ItemDataRole.UserRole))
         self.accept()
 
 

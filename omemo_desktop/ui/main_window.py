@@ -64,6 +64,7 @@ from .dialogs import (
     _bool,
 )
 from .pages import ContactPage, OwnDevicesPage
+from .qt_compat import emit
 from .tasks import TaskRunner
 from .widgets import Banner
 
@@ -533,7 +534,7 @@ class MainWindow(QMainWindow):
                 break
         self._update_encryption_button()
         self._mark_displayed()
-        self.conversation_opened.emit(account, peer)
+        emit(self.conversation_opened, account, peer)
 
     def _mark_displayed(self) -> None:
         last = self.chat.last_incoming()
@@ -790,8 +791,9 @@ class MainWindow(QMainWindow):
         dialog = SubscriptionDialog(event.account, event.jid, self)
         self.subscription_dialogs[key] = dialog
 
-        def answered(jid: str, approve: bool) -> None:
+        def answered(jid: str, answer: str) -> None:
             if self.messenger is not None:
+                approve = answer == "allow"
                 self.runner.run(self.messenger.answer_subscription(event.account, jid, approve))
 
         dialog.answered.connect(answered)
@@ -886,7 +888,7 @@ class MainWindow(QMainWindow):
             self.encrypt.get((self.account, self.peer), True),
             self,
         )
-        page.encryption_toggled.connect(self.set_encryption)
+        page.encryption_toggled.connect(lambda jid, mode: self.set_encryption(jid, mode == "omemo"))
         page.open()
         return page
 
@@ -938,7 +940,7 @@ class MainWindow(QMainWindow):
         if self.tray is not None:
             self.tray.hide()
         super().closeEvent(event)
-        self.quit_requested.emit()
+        emit(self.quit_requested)
 
     def show_message_box(self, title: str, text: str) -> None:
         QMessageBox.warning(self, title, text)

@@ -29,6 +29,7 @@ from .dialogs import (
     last_seen_text,
 )
 from .fingerprint import FingerprintView, groups, qr_pixmap
+from .qt_compat import emit
 from .tasks import TaskRunner
 from .widgets import Banner, Busy
 
@@ -99,22 +100,22 @@ class DeviceCard(QFrame):
                     "Starts a fresh secure session; use it when messages from this device "
                     "cannot be decrypted."
                 )
-                self.reset.clicked.connect(lambda: self.reset_requested.emit(self.device))
+                self.reset.clicked.connect(lambda: emit(self.reset_requested, self.device))
                 row.addWidget(self.reset)
             if can_remove:
                 self.remove = QPushButton("Remove")
                 self.remove.setAccessibleName(f"Remove {device_title(device)} from my devices")
-                self.remove.clicked.connect(lambda: self.remove_requested.emit(self.device))
+                self.remove.clicked.connect(lambda: emit(self.remove_requested, self.device))
                 row.addWidget(self.remove)
         layout.addLayout(row)
 
     def _on_trust_switch_toggled(self, checked: bool) -> None:
-        self.trust_requested.emit(self.device, "trusted" if checked else "distrusted")
+        emit(self.trust_requested, self.device, "trusted" if checked else "distrusted")
 
     def _on_compare_clicked(self) -> None:
         dialog = CompareDialog(self.device.jid, self.device, self)
         if dialog.exec() and dialog.result_trust:
-            self.trust_requested.emit(self.device, dialog.result_trust)
+            emit(self.trust_requested, self.device, dialog.result_trust)
 
     def set_trust(self, trust: str) -> None:
         self.trust_label.setText(TRUST_NAMES.get(trust, trust))
@@ -184,7 +185,7 @@ class _DevicePage(QDialog):
 class ContactPage(_DevicePage):
     """Every device of a contact, with trust switches and session resets."""
 
-    encryption_toggled = Signal(str, bool)
+    encryption_toggled = Signal(str, str)  # jid, "omemo" | "plain" (no bool: see dialogs.py)
 
     def __init__(
         self,
@@ -214,7 +215,9 @@ class ContactPage(_DevicePage):
         self.encrypt = QCheckBox("Encrypt messages to this contact with OMEMO")
         self.encrypt.setAccessibleName("Encrypt messages to this contact")
         self.encrypt.setChecked(encrypt)
-        self.encrypt.toggled.connect(lambda on: self.encryption_toggled.emit(contact.jid, on))
+        self.encrypt.toggled.connect(
+            lambda on: emit(self.encryption_toggled, contact.jid, "omemo" if on else "plain")
+        )
         self._layout.addWidget(self.encrypt)
         self._layout.addWidget(QLabel("<b>Devices</b>"))
         self._layout.addWidget(self.banner)

@@ -4,6 +4,7 @@ and the main window attached to it. Qt warnings fail the test."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +18,9 @@ from omemo_desktop.ui.main_window import MainWindow
 from omemo_desktop.ui.tasks import TaskRunner
 from tests.helpers.fake_messenger import FakeMessenger
 
+YESTERDAY_NOON = dt.datetime.combine(
+    dt.date.today() - dt.timedelta(days=1), dt.time(12, 0)
+).timestamp()
 ALICE = "alice@example.org"
 BOB = "bob@example.org"
 CAROL = "carol@example.org"
@@ -35,8 +39,8 @@ BOB_LAPTOP = DeviceView(BOB, 777, "1234abcd" * 8, "legacy", "undecided", label="
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         item.add_marker(pytest.mark.qt_log_level_fail("WARNING"))
-        # The offscreen platform cannot resize native windows to size hints; harmless.
-        item.add_marker(pytest.mark.qt_log_ignore("propagateSizeHints"))
+        # The offscreen platform cannot resize or raise native windows; harmless.
+        item.add_marker(pytest.mark.qt_log_ignore("propagateSizeHints", "does not support raise"))
 
 
 class Driver:
@@ -104,7 +108,7 @@ def fake() -> FakeMessenger:
             BOB,
             "in",
             "Hi Alice!",
-            time.time() - 90_000,
+            YESTERDAY_NOON,
             "omemo2",
             sender_device=4242,
             trust="verified",
