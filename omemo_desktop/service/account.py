@@ -17,7 +17,8 @@ import sqlite3
 import time
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from functools import partial
 
 from omemo_desktop.storage import Database, DuplicateMessage, MessageRepository
@@ -29,6 +30,7 @@ from omemo_desktop.storage.model import (
     NewMessage,
     OutboxState,
     Recipient,
+    TrustState,
 )
 from omemo_desktop.storage.outbox import OutboxRepository
 from omemo_desktop.xmpp.client import (
@@ -70,7 +72,7 @@ log = logging.getLogger(__name__)
 
 MESSAGES = MessageRepository()
 OUTBOX = OutboxRepository()
-RETRY_DELAYS = (2.0, 5.0, 15.0, 60.0)
+UNDECRYPTABLE = "undecryptable"
 
 
 def bare(jid: str) -> str:
@@ -93,6 +95,7 @@ def to_view(
         state=str(m.state),
         error=m.error,
         edited=edited,
+        notice=m.error == UNDECRYPTABLE,
     )
 
 
@@ -211,53 +214,62 @@ class Account:
             await self._set_state_by_origin(peer, m.displayed_for, DeliveryState.READ)
         if m.chat_state and not outgoing and not m.archived:
             self.bus.publish(ChatStateChanged(self.jid, peer, m.chat_state))
-        body, encryption, device, trust = await self.decrypt(m, peer)
-        if body is None:
-            return
         origin_id = m.origin_id or (m.id or None)
-        if m.replace_id:
-            await self._on_correction(peer, m, body, outgoing)
+        direction = Direction.OUT if outgoing else Direction.IN
+        if await self.db.run(partial(_seen_before, peer, origin_id, m.stanza_id, direction)):
+            return  # seen before (archive, carbon, resend): exactly once for the user
+        opened = await self.decrypt(m, peer, outgoing)
+        if opened.body is None:
+            if opened.persist is not None:
+                await self.db.transaction(opened.persist)
+            await self.after_decrypt(opened)
+            return
+        if m.replace_id and opened.error is None:
+            await self._on_correction(peer, m, opened.body, outgoing)
+            if opened.persist is not None:
+                await self.db.transaction(opened.persist)
+            await self.after_decrypt(opened)
             return
         new = NewMessage(
             conversation=peer,
-            direction=Direction.OUT if outgoing else Direction.IN,
-            body=body,
-            encryption=encryption,
+            direction=direction,
+            body=opened.body,
+            encryption=opened.encryption,
             timestamp=m.timestamp or self.clock(),
             stored_at=self.clock(),
             state=DeliveryState.ACKED if outgoing else DeliveryState.RECEIVED,
             sender=m.sender,
             stanza_id=m.stanza_id,
             origin_id=origin_id,
-            sender_device=device,
-            trust=trust,
+            sender_device=opened.device,
+            trust=opened.trust,
+            error=opened.error,
         )
 
         def store(conn: sqlite3.Connection) -> Message | None:
-            if origin_id and MESSAGES.find_by_origin_id(conn, peer, origin_id, new.direction):
-                if m.stanza_id:
-                    existing = MESSAGES.find_by_origin_id(conn, peer, origin_id, new.direction)
-                    if existing is not None and existing.stanza_id is None:
-                        MESSAGES.set_stanza_id(conn, existing.id, m.stanza_id)
-                return None
+            # The ratchet state and the message it produced commit together.
+            if opened.persist is not None:
+                opened.persist(conn)
             try:
                 return MESSAGES.add(conn, new)
             except DuplicateMessage:
                 return None
 
         stored = await self.db.transaction(store)
+        await self.after_decrypt(opened)
         if stored is None:
-            return  # seen before (archive, carbon, resend): exactly once for the user
+            return
         if not outgoing and m.receipt_requested and self.client.connected and m.id:
             with contextlib.suppress(XmppError):
                 self.client.send(receipt(m.sender, m.id))
         self.bus.publish(MessageReceived(self.jid, to_view(self.jid, stored)))
 
-    async def decrypt(
-        self, m: InboundMessage, peer: str
-    ) -> tuple[str | None, Encryption, int | None, None]:
+    async def decrypt(self, m: InboundMessage, peer: str, outgoing: bool) -> Opened:
         """Plaintext only here; the OMEMO layer overrides this."""
-        return m.body, Encryption.NONE, None, None
+        return Opened(m.body)
+
+    async def after_decrypt(self, opened: Opened) -> None:
+        """Follow-ups once the new state is committed (OMEMO: empty replies, refills)."""
 
     async def _on_correction(self, peer: str, m: InboundMessage, body: str, outgoing: bool) -> None:
         direction = Direction.OUT if outgoing else Direction.IN
@@ -426,6 +438,7 @@ class Account:
             OUTBOX.set_state(conn, msg.id, OutboxState.SENDING)
             if recipients:
                 MESSAGES.add_recipients(conn, msg.id, recipients)
+            self.persist_sent(conn, msg.id)
 
         await self.db.transaction(mark_sending)
         self.client.send(stanza)
@@ -438,6 +451,9 @@ class Account:
         if msg.encryption != Encryption.NONE:
             raise SendBlocked("OMEMO is not available for this account yet.", OutboxState.FAILED, 0)
         return (), msg.body, ()
+
+    def persist_sent(self, conn: sqlite3.Connection, message_id: int) -> None:
+        """Inside the transaction that marks a message as sending (OMEMO: ratchet states)."""
 
     async def send_chat_state(self, peer: str, state: str) -> None:
         if self.client.connected:
@@ -487,6 +503,35 @@ class Account:
             return views[-limit:]
 
         return await self.db.run(read)
+
+
+@dataclass(frozen=True)
+class Opened:
+    """The decrypt stage's result: what to store, plus state writes for the same transaction."""
+
+    body: str | None
+    encryption: Encryption = Encryption.NONE
+    device: int | None = None
+    trust: TrustState | None = None
+    error: str | None = None  # set for notices (e.g. "undecryptable")
+    persist: Callable[[sqlite3.Connection], None] | None = None
+    followups: tuple[Callable[[], Awaitable[None]], ...] = ()
+
+
+def _seen_before(
+    peer: str,
+    origin_id: str | None,
+    stanza_id: str | None,
+    direction: Direction,
+    conn: sqlite3.Connection,
+) -> bool:
+    if origin_id:
+        existing = MESSAGES.find_by_origin_id(conn, peer, origin_id, direction)
+        if existing is not None:
+            if stanza_id and existing.stanza_id is None:
+                MESSAGES.set_stanza_id(conn, existing.id, stanza_id)
+            return True
+    return bool(stanza_id and MESSAGES.find_by_stanza_id(conn, peer, stanza_id))
 
 
 class SendBlocked(Exception):

@@ -130,6 +130,11 @@ class XmppClient:
         self._x.register_plugin("xep_0030")
         self._x.register_plugin("xep_0199", {"keepalive": False})
         self._x.register_plugin("xep_0198")
+        if pep_nodes:
+            # +notify features in entity caps make the server push these PEP nodes to us.
+            self._x.register_plugin("xep_0115")
+            for node in pep_nodes:
+                self._x["xep_0030"].add_feature(node + "+notify")
         self._pep_nodes = pep_nodes
         self._x.client_roster.auto_authorize = None  # type: ignore[assignment]  # None = ask
         self._x.client_roster.auto_subscribe = False
