@@ -152,6 +152,14 @@ class MessageBubble(QFrame):
         summary = f"{'You' if outgoing else message.peer}: {message.body}. {lock_text}."
         self.setAccessibleName(summary)
 
+    def fit(self, max_width: int) -> None:
+        """Wrap only when the text is wider than the bubble may be (labels wrap early)."""
+        self.setMaximumWidth(max_width)
+        metrics = self.body.fontMetrics()
+        lines = self.body.text().splitlines() or [""]
+        natural = max(metrics.horizontalAdvance(line) for line in lines) + 4
+        self.body.setMinimumWidth(min(natural, max_width - 24))
+
     def _on_self_context_menu(self, pos: QPoint) -> None:
         menu = QMenu(self)
         copy = menu.addAction("Copy text")
@@ -329,6 +337,7 @@ class ChatView(QScrollArea):
         bubble = self.bubbles.get(message_id)
         if bubble is not None:
             bubble.update_message(replace(bubble.message, body=body, edited=True))
+            self._fit_width(bubble)
 
     def last_outgoing(self) -> MessageView | None:
         outgoing = [b.message for b in self.bubbles.values() if b.message.direction == "out"]
@@ -341,7 +350,7 @@ class ChatView(QScrollArea):
     def _fit_width(self, widget: QWidget) -> None:
         width = max(240, int(self.viewport().width() * 0.72))
         if isinstance(widget, MessageBubble):
-            widget.setMaximumWidth(width)
+            widget.fit(width)
         elif isinstance(widget, DecryptionNotice):
             widget.setMaximumWidth(max(width, int(self.viewport().width() * 0.9)))
 

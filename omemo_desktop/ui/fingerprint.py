@@ -53,6 +53,7 @@ class FingerprintView(QWidget):
             label.setAccessibleName(f"Group {index + 1}: {group}")
             layout.addWidget(label, index // 4, index % 4)
             self.group_labels.append(label)
+        layout.setColumnStretch(4, 1)  # keep the groups together, left-aligned
 
     def group_colors(self) -> list[QColor]:
         return [QColor(str(label.property("groupColor"))) for label in self.group_labels]

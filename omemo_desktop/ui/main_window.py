@@ -526,6 +526,15 @@ class MainWindow(QMainWindow):
         if (account, peer) != (self.account, self.peer):
             return
         self.chat.set_conversation(peer, messages)
+        real = [m for m in messages if not m.notice]
+        if real:
+            last = real[-1]
+            prefix = "You: " if last.direction == "out" else ""
+            self.preview[(account, peer)] = (prefix + last.body.replace("\n", " "))[:60]
+            self.activity[(account, peer)] = max(
+                self.activity.get((account, peer), 0), last.timestamp
+            )
+            self._refresh_lists()
         for device, reason, _at in self.pending_notices.get((account, peer), []):
             self.chat.add_notice(device, reason, at=_at)
         for m in reversed(messages):
