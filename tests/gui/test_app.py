@@ -79,3 +79,36 @@ def test_uri_argument_opens_a_chat(window: MainWindow, drive) -> None:  # type: 
     window.open_uri(f"xmpp:{BOB}")
     drive.until(lambda: window.chat.bubbles)
     assert window.peer == BOB
+
+
+def test_main_paints_then_starts_the_service_and_closes_it(
+    qapp, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import asyncio
+
+    from PySide6.QtCore import QTimer
+
+    import omemo_desktop.service.api as api
+
+    fake = FakeMessenger()
+    fake.add_account_now(ALICE)
+    seen: list[MainWindow] = []
+
+    def create(data_dir: Path, ca_file: Path | None = None) -> FakeMessenger:
+        assert data_dir == tmp_path and ca_file == tmp_path / "ca.pem"
+        windows = [w for w in qapp.topLevelWidgets() if isinstance(w, MainWindow)]
+        assert windows and windows[0].isVisible(), "the window shows before the service"
+        seen.append(windows[0])
+        QTimer.singleShot(50, windows[0].close)
+        return fake
+
+    monkeypatch.setattr(api, "create_messenger", create)
+    quit_on_close = qapp.quitOnLastWindowClosed()
+    try:
+        code = app.main(["--data-dir", str(tmp_path), "--ca-file", str(tmp_path / "ca.pem")])
+    finally:
+        qapp.setQuitOnLastWindowClosed(quit_on_close)
+        asyncio.set_event_loop(None)
+    assert code == 0
+    assert [c.name for c in fake.calls] == ["start", "close"]
+    assert seen[0].account_box.currentText() == ALICE
