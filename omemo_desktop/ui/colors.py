@@ -20,7 +20,8 @@ def hue(text: str) -> float:
 
 def rgb(text: str, saturation: float = 100.0, lightness: float = 50.0) -> tuple[int, int, int]:
     r, g, b = hsluv.hsluv_to_rgb((hue(text), saturation, lightness))
-    return tuple(round(min(1.0, max(0.0, c)) * 255) for c in (r, g, b))  # type: ignore[return-value]
+    red, green, blue = (round(min(1.0, max(0.0, c)) * 255) for c in (r, g, b))
+    return red, green, blue
 
 
 def is_dark(palette: QPalette | None = None) -> bool:

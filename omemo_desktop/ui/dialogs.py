@@ -478,8 +478,8 @@ class VerificationUriDialog(QDialog):
             uri = clip if clip.startswith("xmpp:") else ""
         self.uri.setText(uri)
         layout.addWidget(self.uri)
-        self.result = Banner(self)
-        layout.addWidget(self.result)
+        self.outcome = Banner(self)
+        layout.addWidget(self.outcome)
         self.busy = Busy(self)
         layout.addWidget(self.busy)
         buttons = QDialogButtonBox()
@@ -495,13 +495,13 @@ class VerificationUriDialog(QDialog):
     def _on_apply_clicked(self) -> None:
         uri = self.uri.text().strip()
         if not uri.startswith("xmpp:") or "?" not in uri:
-            self.result.show_text(
+            self.outcome.show_text(
                 "danger",
                 "This is not a verification link. It starts with xmpp: and contains "
                 "fingerprints after a question mark; ask your contact for it again.",
             )
             return
-        self.result.clear()
+        self.outcome.clear()
         self.apply.setEnabled(False)
         self.busy.start("Checking the fingerprints…")
         self.runner.run(
@@ -517,14 +517,14 @@ class VerificationUriDialog(QDialog):
         other = [d for d in devices if d.trust != "verified"]
         if verified and not other:
             names = ", ".join(f"{device_title(d)} of {d.jid}" for d in verified)
-            self.result.show_text("info", f"✔ Verified: {names}. The fingerprints match.")
+            self.outcome.show_text("info", f"✔ Verified: {names}. The fingerprints match.")
         else:
-            self.result.show_text("danger", mismatch_text(other))
+            self.outcome.show_text("danger", mismatch_text(other))
 
     def _on_failed(self, text: str, _error: BaseException) -> None:
         self.busy.stop()
         self.apply.setEnabled(True)
-        self.result.show_text("danger", f"⚠ {text}")
+        self.outcome.show_text("danger", f"⚠ {text}")
 
 
 def mismatch_text(devices: list[DeviceView]) -> str:

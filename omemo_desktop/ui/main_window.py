@@ -142,7 +142,7 @@ class MainWindow(QMainWindow):
             "&Add account…", "Ctrl+Shift+N", self.open_add_account
         )
         self.settings_action = self._action("&Settings…", "Ctrl+,", self.open_settings)
-        self.quit_action = self._action("&Quit", QKeySequence.StandardKey.Quit, self._quit)
+        self.quit_action = self._action("&Quit", "Ctrl+Q", self._quit)
         self.quit_action.setShortcut("Ctrl+Q")
         self.add_contact_action = self._action("Add &contact…", "Ctrl+N", self.open_add_contact)
         self.search_action = self._action("&Search messages…", "Ctrl+F", self.open_search)

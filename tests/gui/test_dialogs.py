@@ -171,10 +171,10 @@ def test_matching_verification_uri_verifies(
     assert dialog is not None
     qtbot.addWidget(dialog)
     dialog.apply.click()
-    drive.until(lambda: dialog.result.kind)
+    drive.until(lambda: dialog.outcome.kind)
     assert fake.called("apply_verification_uri")[0].args == (ALICE, uri)
-    assert dialog.result.kind == "info"
-    assert "Verified" in dialog.result.label.text()
+    assert dialog.outcome.kind == "info"
+    assert "Verified" in dialog.outcome.label.text()
 
 
 def test_pasted_mismatching_uri_warns_loudly(
@@ -189,10 +189,10 @@ def test_pasted_mismatching_uri_warns_loudly(
     dialog = dialogs[0]
     qtbot.addWidget(dialog)
     dialog.apply.click()
-    drive.until(lambda: dialog.result.kind)
-    assert dialog.result.kind == "danger"
-    assert "do NOT match" in dialog.result.label.text()
-    assert dialog.result.label.font().bold()
+    drive.until(lambda: dialog.outcome.kind)
+    assert dialog.outcome.kind == "danger"
+    assert "do NOT match" in dialog.outcome.label.text()
+    assert dialog.outcome.label.font().bold()
     assert not [c for c in fake.called("set_trust")]
 
 
@@ -201,7 +201,7 @@ def test_not_a_verification_uri(window: MainWindow, qtbot) -> None:  # type: ign
     assert dialog is not None
     qtbot.addWidget(dialog)
     dialog.apply.click()
-    assert dialog.result.kind == "danger" and "xmpp:" in dialog.result.label.text()
+    assert dialog.outcome.kind == "danger" and "xmpp:" in dialog.outcome.label.text()
 
 
 def test_subscription_request_dialog(window: MainWindow, drive, qtbot, fake: FakeMessenger) -> None:  # type: ignore[no-untyped-def]
