@@ -14,6 +14,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from omemo_desktop import paths
+from omemo_desktop.omemo.errors import OmemoError
+from omemo_desktop.omemo.fingerprint import fingerprint_of_curve
 from omemo_desktop.storage import (
     AnotherInstanceRunning,
     Database,
@@ -23,7 +25,15 @@ from omemo_desktop.storage import (
     SecretsError,
 )
 from omemo_desktop.storage.errors import KeyringUnavailable as StorageKeyringUnavailable
-from omemo_desktop.storage.model import DeliveryState, Direction, Encryption, Message, OutboxState
+from omemo_desktop.storage.model import (
+    DeliveryState,
+    Direction,
+    Encryption,
+    Message,
+    OutboxState,
+    TrustMethod,
+    TrustState,
+)
 from omemo_desktop.storage.outbox import OutboxRepository
 from omemo_desktop.storage.secrets import SecretStore
 from omemo_desktop.xmpp.client import XmppClient
@@ -43,8 +53,12 @@ from .errors import (
     ConnectionFailed,
     KeyringUnavailable,
     ServiceError,
+    TrustRequired,
 )
 from .events import ConnectionStateChanged, EventBus
+from .omemo_account import OmemoAccount
+from .omemo_backends import BACKENDS
+from .verification import parse_verification_uri, verification_uri
 from .views import ContactView, DeviceView, MessageView
 
 log = logging.getLogger(__name__)
@@ -141,7 +155,20 @@ class Messenger:
         await self.on_account_ready(account, password, new=True)
 
     async def on_account_ready(self, account: Account, password: str, *, new: bool) -> None:
-        """Hook for the OMEMO layer (device and bundles); nothing for plaintext."""
+        """Set up OMEMO: identity from the keyring (created on first use), device, bundles."""
+        assert isinstance(account, OmemoAccount)
+        secrets = await self._secret_store()
+        try:
+            seed = None if new else await secrets.load_identity_seed(account.jid)
+            if seed is None and not new:
+                log.warning(
+                    "no identity key in the keyring for %s: creating a new one", account.jid
+                )
+            created = await account.setup_omemo(seed)
+            if seed is None:
+                await secrets.store_identity_seed(account.jid, created)
+        except SecretsError as exc:
+            raise KeyringUnavailable(str(exc)) from exc
 
     async def _open(self, config: AccountConfig, password: str, *, register: bool) -> Account:
         folder = paths.account_dir(self.data_dir, config.jid)
@@ -149,7 +176,13 @@ class Messenger:
             db = await Database.open(folder / "messages.sqlite3")
         except DatabaseError as exc:
             raise AccountError(str(exc)) from exc
-        client = XmppClient(config.jid, password, server=config.server, ca_file=self.ca_file)
+        client = XmppClient(
+            config.jid,
+            password,
+            server=config.server,
+            ca_file=self.ca_file,
+            pep_nodes=tuple(b.devices_node for b in BACKENDS.values()),
+        )
         account = self.make_account(config, client, db)
         try:
             await account.start(register=register)
@@ -162,7 +195,12 @@ class Messenger:
         return account
 
     def make_account(self, config: AccountConfig, client: XmppClient, db: Database) -> Account:
-        return Account(config, client, db, self._bus, clock=self._clock)
+        return OmemoAccount(config, client, db, self._bus, clock=self._clock)
+
+    def _omemo(self, jid: str) -> OmemoAccount:
+        acc = self._account(jid)
+        assert isinstance(acc, OmemoAccount)
+        return acc
 
     async def connect(self, account: str) -> None:
         if account in self._accounts:
@@ -210,15 +248,28 @@ class Messenger:
         self, account: str, peer: str, text: str, *, encrypt: bool, trust_new: str | None
     ) -> None:
         """Send and wait until the server accepted it (or the send cannot proceed)."""
-        acc = self._account(account)
+        acc = self._omemo(account)
         msg = await acc.queue_message(
             peer, text, encryption=Encryption.OMEMO2 if encrypt else Encryption.NONE
         )
+        if trust_new == "blind":
+            acc.blind_once.add(msg.id)
         await acc.flush_outbox()
         stored = await acc.db.run(lambda c: MESSAGES.get(c, msg.id))
+        entry = await acc.db.run(lambda c: OUTBOX.get(c, msg.id))
+        if entry is not None and entry.state == OutboxState.AWAITING_TRUST:
+            raise TrustRequired(
+                f"{entry.last_error} The message waits in the outbox and goes out once you "
+                f"decide (omemo-desktop-cli trust {bare(peer)} FINGERPRINT --as trusted), or "
+                "send again with --trust-new blind."
+            )
         if stored is None or str(stored.state) not in ("acked", "delivered", "read"):
-            reason = stored.error if stored is not None and stored.error else "not connected"
-            raise ConnectionFailed(f"The message was not accepted by the server: {reason}.")
+            reason = (stored.error if stored is not None and stored.error else None) or (
+                entry.last_error if entry is not None else None
+            )
+            raise ConnectionFailed(
+                f"The message was not accepted by the server: {reason or 'not connected'}"
+            )
 
     async def correct_last_message(self, account: str, peer: str, text: str) -> None:
         acc = self._account(account)
@@ -295,19 +346,50 @@ class Messenger:
         await self._account(account).mark_displayed(bare(peer), int(message_id))
 
     async def devices(self, account: str, jid: str) -> list[DeviceView]:
-        raise ServiceError("OMEMO is not set up for this account.")
+        try:
+            return await self._omemo(account).device_views(jid)
+        except XmppError as exc:
+            raise ServiceError(f"Could not fetch the devices of {jid}: {exc}") from exc
 
     async def set_trust(self, account: str, jid: str, device_id: int, trust: str) -> None:
-        raise ServiceError("OMEMO is not set up for this account.")
+        state = TrustState(trust)
+        acc = self._omemo(account)
+        try:
+            await acc.set_trust(jid, device_id, state, TrustMethod.MANUAL)
+            await acc.flush_outbox()  # a send that waited for this decision goes out now
+        except (OmemoError, XmppError) as exc:
+            raise ServiceError(f"Could not change the trust of {jid}: {exc}") from exc
 
     async def own_fingerprint(self, account: str) -> tuple[str, str]:
-        raise ServiceError("OMEMO is not set up for this account.")
+        acc = self._omemo(account)
+        fp = fingerprint_of_curve(acc.identity.x25519_public)
+        return fp, verification_uri(acc.jid, [(acc.device_id, fp)])
 
     async def apply_verification_uri(self, account: str, uri: str) -> list[DeviceView]:
-        raise ServiceError("OMEMO is not set up for this account.")
+        """Mark the devices named in the URI verified; a fingerprint mismatch is an error."""
+        jid, pairs = parse_verification_uri(uri)
+        acc = self._omemo(account)
+        views = {v.device_id: v for v in await acc.device_views(jid)}
+        done: list[DeviceView] = []
+        for device_id, fp in pairs:
+            view = views.get(device_id)
+            if view is None:
+                raise ServiceError(f"{jid} has no device {device_id} (yet); nothing was marked.")
+            if view.fingerprint != fp:
+                raise ServiceError(
+                    f"WARNING: the fingerprint of {jid}'s device {device_id} does NOT match "
+                    "the code you scanned. Someone may be intercepting your messages. Nothing "
+                    "was marked verified; do not trust this device."
+                )
+        for device_id, _ in pairs:
+            done += await acc.set_trust(jid, device_id, TrustState.VERIFIED, TrustMethod.URI)
+        return done
 
     async def reset_session(self, account: str, jid: str, device_id: int) -> None:
-        raise ServiceError("OMEMO is not set up for this account.")
+        try:
+            await self._omemo(account).reset_session(bare(jid), device_id)
+        except (OmemoError, XmppError) as exc:
+            raise ServiceError(f"Could not reset the session: {exc}") from exc
 
     async def close(self) -> None:
         for jid in list(self._accounts):

@@ -1,0 +1,630 @@
+"""OMEMO over XMPP for one account: devices and bundles on PEP, trust (XEP-0384 §8),
+encrypting sends and decrypting receipts in both namespaces.
+
+Nothing is ever encrypted to a device without a trust decision: undecided devices park the
+message in the outbox (AWAITING_TRUST) and raise `TrustDecisionNeeded`; distrusted devices
+are skipped. Empty messages (session completion, heartbeats, resets) carry no content and are
+exempt, as the XEP allows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import sqlite3
+import xml.etree.ElementTree as ET
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from typing import Any, Final
+
+from omemo_desktop.omemo.errors import DuplicateMessage as OmemoDuplicate
+from omemo_desktop.omemo.errors import OmemoError
+from omemo_desktop.omemo.fingerprint import fingerprint_of_curve
+from omemo_desktop.omemo.keys import IdentityKeyPair
+from omemo_desktop.omemo.twomemo import labels
+from omemo_desktop.omemo.twomemo.x3dh import generate_device_id
+from omemo_desktop.storage.devices import DeviceRepository
+from omemo_desktop.storage.model import (
+    Bundle,
+    DeliveryState,
+    DeviceStatus,
+    Encryption,
+    Message,
+    Namespace,
+    OutboxState,
+    OwnDevice,
+    OwnPreKeys,
+    Recipient,
+    Session,
+    TrustDecision,
+    TrustMethod,
+    TrustState,
+)
+from omemo_desktop.storage.own_keys import OwnDeviceRepository
+from omemo_desktop.storage.sessions import SessionRepository
+from omemo_desktop.storage.trust import TrustRepository
+from omemo_desktop.xmpp import omemo_xml as ox
+from omemo_desktop.xmpp import pep
+from omemo_desktop.xmpp.client import PepNotification
+from omemo_desktop.xmpp.errors import XmppError, XmppStanzaError
+from omemo_desktop.xmpp.stanzas import NS_EME, InboundMessage, OutboundMessage, build_message
+
+from .account import OUTBOX, UNDECRYPTABLE, Account, Opened, SendBlocked, bare
+from .events import DecryptionFailed, TrustChanged, TrustDecisionNeeded
+from .omemo_backends import BACKENDS, Backend
+from .views import DeviceView
+
+log = logging.getLogger(__name__)
+
+DEVICES = DeviceRepository()
+SESSIONS = SessionRepository()
+TRUST = TrustRepository()
+OWN = OwnDeviceRepository()
+FALLBACK_BODY: Final = (
+    "This message is encrypted with OMEMO, which your client does not seem to support. "
+    "Use a client with OMEMO to read it."
+)
+PUBLISH_DEVICES: Final = {"pubsub#access_model": "open"}
+PUBLISH_BUNDLE: Final = {"pubsub#access_model": "open", "pubsub#max_items": "max"}
+NS_SHORT: Final = {Namespace.OMEMO2: "omemo2", Namespace.LEGACY: "legacy"}
+TRUST_WAIT: Final = 365 * 24 * 3600.0  # parked until a decision requeues it
+
+
+@dataclass(frozen=True)
+class Target:
+    """One device a message will be encrypted for."""
+
+    jid: str
+    device_id: int
+    identity: bytes  # Curve25519 form
+    session: Any | None
+    bundle: Any | None
+
+
+class OmemoAccount(Account):
+    """An account with OMEMO: both namespaces side by side, one identity and device id."""
+
+    identity: IdentityKeyPair
+    device_id: int
+
+    def __init__(
+        self, *args: Any, random_bytes: Callable[[int], bytes] = os.urandom, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.rnd = random_bytes
+        self._prekeys: dict[Namespace, Any] = {}
+        self._fetched: set[tuple[Namespace, str]] = set()
+        self._pending_sessions: dict[int, list[tuple[Namespace, str, int, bytes]]] = {}
+        self.blind_once: set[int] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.label = f"omemo-desktop on {socket.gethostname()}"[:50]
+
+    # ---- set-up -----------------------------------------------------------------------
+
+    async def setup_omemo(self, seed: bytes | None) -> bytes:
+        """Load or create the identity, device and pre-keys; publish both namespaces.
+
+        Returns the identity seed (the caller keeps it in the keyring)."""
+        own = await self.db.run(OWN.get)
+        if seed is None:
+            self.identity = IdentityKeyPair.generate(self.rnd)
+            own = None  # a new identity needs a new device id and new pre-keys
+        else:
+            self.identity = IdentityKeyPair.from_seed(seed)
+        now = self.clock()
+        if own is None:
+            taken = await self._listed_own_ids()
+            own = OwnDevice(generate_device_id(self.rnd, taken), self.label, now)
+            prekeys = {
+                ns: b.new_prekeys(self.identity, self.rnd, int(now)) for ns, b in BACKENDS.items()
+            }
+
+            def save(conn: sqlite3.Connection) -> None:
+                OWN.save(conn, own)
+                for ns, pk in prekeys.items():
+                    OWN.save_prekeys(conn, OwnPreKeys(ns, BACKENDS[ns].dump_prekeys(pk), now))
+
+            await self.db.transaction(save)
+        self.device_id = own.device_id
+        for ns, backend in BACKENDS.items():
+            stored = await self.db.run(partial(OWN.prekeys, namespace=ns))
+            if stored is None:
+                pk = backend.new_prekeys(self.identity, self.rnd, int(now))
+                await self.db.transaction(
+                    partial(_save_prekeys, OwnPreKeys(ns, backend.dump_prekeys(pk), now))
+                )
+            else:
+                pk = backend.load_prekeys(stored.state)
+            self._prekeys[ns] = pk
+        await self.publish_all()
+        return self.identity.seed
+
+    async def _listed_own_ids(self) -> set[int]:
+        ids: set[int] = set()
+        for backend in BACKENDS.values():
+            try:
+                ids |= {d.id for d in await self._fetch_device_list(backend, self.jid)}
+            except XmppError:
+                continue
+        return ids
+
+    async def publish_all(self) -> None:
+        for ns in BACKENDS:
+            try:
+                await self._announce(ns)
+                await self._publish_bundle(ns)
+            except XmppError as exc:
+                log.warning("could not publish %s keys: %s", NS_SHORT[ns], exc)
+
+    async def _announce(self, ns: Namespace, listed: list[ox.DeviceEntry] | None = None) -> None:
+        backend = BACKENDS[ns]
+        if listed is None:
+            listed = await self._fetch_device_list(backend, self.jid)
+        if any(d.id == self.device_id for d in listed):
+            return
+        label = self.label if ns == Namespace.OMEMO2 else None
+        me = ox.DeviceEntry(
+            self.device_id, label, labels.sign_label(self.identity, label) if label else None
+        )
+        element = ox.build_device_list(ns, [*listed, me])
+        await pep.publish(self.client, backend.devices_node, "current", element, PUBLISH_DEVICES)
+
+    async def _publish_bundle(self, ns: Namespace) -> None:
+        backend = BACKENDS[ns]
+        element = ox.build_bundle(backend.own_bundle(self.identity, self._prekeys[ns]))
+        await pep.publish(
+            self.client,
+            backend.bundle_node(self.device_id),
+            backend.bundle_item(self.device_id),
+            element,
+            PUBLISH_BUNDLE if ns == Namespace.OMEMO2 else PUBLISH_DEVICES,
+        )
+
+    async def disable_omemo(self) -> None:
+        """Remove our device from both lists and delete our bundles."""
+        for ns, backend in BACKENDS.items():
+            listed = await self._fetch_device_list(backend, self.jid)
+            rest = [d for d in listed if d.id != self.device_id]
+            await pep.publish(
+                self.client,
+                backend.devices_node,
+                "current",
+                ox.build_device_list(ns, rest),
+                PUBLISH_DEVICES,
+            )
+            if ns == Namespace.OMEMO2:
+                await pep.retract(
+                    self.client, backend.bundle_node(self.device_id), str(self.device_id)
+                )
+            else:
+                await pep.delete_node(self.client, backend.bundle_node(self.device_id))
+
+    # ---- device lists -----------------------------------------------------------------
+
+    async def _fetch_device_list(self, backend: Backend, jid: str) -> list[ox.DeviceEntry]:
+        items = await pep.fetch(self.client, jid, backend.devices_node)
+        if not items:
+            return []
+        try:
+            return ox.parse_device_list(backend.namespace, items[-1])
+        except ox.OmemoXmlError as exc:
+            log.warning("ignored a malformed device list of %s: %s", jid, exc)
+            return []
+
+    async def refresh_devices(self, jid: str) -> None:
+        for ns, backend in BACKENDS.items():
+            try:
+                listed = await self._fetch_device_list(backend, jid)
+            except XmppStanzaError as exc:
+                log.info("no %s device list for %s (%s)", NS_SHORT[ns], jid, exc.condition)
+                listed = []
+            await self._apply_device_list(ns, jid, listed)
+            self._fetched.add((ns, jid))
+
+    async def _apply_device_list(
+        self, ns: Namespace, jid: str, listed: list[ox.DeviceEntry]
+    ) -> None:
+        entries = {d.id: d.label for d in listed}
+        if jid == self.jid:
+            entries.pop(self.device_id, None)
+        await self.db.transaction(
+            lambda c: DEVICES.apply_device_list(c, ns, jid, entries, self.clock())
+        )
+        dropped = not any(d.id == self.device_id for d in listed)
+        if jid == self.jid and ns in self._prekeys and dropped:
+            await self._announce(ns, listed)  # someone dropped us: announce again
+
+    async def on_pep(self, item: PepNotification) -> None:
+        for ns, backend in BACKENDS.items():
+            if item.node != backend.devices_node:
+                continue
+            jid = bare(item.jid)
+            listed: list[ox.DeviceEntry] = []
+            for it in item.items[-1:]:
+                for child in it:
+                    try:
+                        listed = ox.parse_device_list(ns, child)
+                    except ox.OmemoXmlError as exc:
+                        log.warning("ignored a malformed device list push: %s", exc)
+                        return
+            # A push is only trusted for the JID it comes from (own PEP service).
+            await self._apply_device_list(ns, jid, listed)
+            self._fetched.add((ns, jid))
+
+    async def _ensure_devices(self, jid: str) -> None:
+        if any((ns, jid) not in self._fetched for ns in BACKENDS):
+            await self.refresh_devices(jid)
+
+    # ---- bundles, sessions and trust ----------------------------------------------------
+
+    async def _bundle(self, backend: Backend, jid: str, device_id: int) -> Any:
+        items = await pep.fetch(
+            self.client, jid, backend.bundle_node(device_id), backend.bundle_item(device_id)
+        )
+        if not items:
+            raise OmemoError(f"device {device_id} of {jid} has published no keys")
+        xml = ox.parse_bundle(backend.namespace, items[0])
+        bundle = backend.peer_bundle(xml)  # checks the signature
+        raw = ET.tostring(items[0])
+        await self.db.transaction(
+            lambda c: DEVICES.save_bundle(
+                c, Bundle(backend.namespace, jid, device_id, raw, self.clock())
+            )
+        )
+        return bundle
+
+    async def _targets(
+        self, backend: Backend, jid: str, devices: list[int]
+    ) -> tuple[list[Target], list[str]]:
+        """Sessions or bundles for each device; problems are returned as sentences."""
+        targets: list[Target] = []
+        problems: list[str] = []
+        for device_id in devices:
+            blob = await self.db.run(
+                partial(SESSIONS.get, namespace=backend.namespace, jid=jid, device_id=device_id)
+            )
+            if blob is not None:
+                session = backend.load_session(blob.state)
+                targets.append(
+                    Target(jid, device_id, backend.session_identity(session), session, None)
+                )
+                continue
+            try:
+                bundle = await self._bundle(backend, jid, device_id)
+            except XmppStanzaError as exc:
+                if exc.condition == "forbidden":
+                    problems.append(
+                        f"{jid} only shares keys with contacts: add them to your contacts "
+                        "and wait for them to accept"
+                    )
+                else:
+                    problems.append(f"device {device_id} of {jid}: {exc}")
+                continue
+            except (OmemoError, ox.OmemoXmlError) as exc:
+                problems.append(f"device {device_id} of {jid} has unusable keys ({exc})")
+                continue
+            targets.append(Target(jid, device_id, backend.bundle_identity(bundle), None, bundle))
+        return targets, problems
+
+    async def _trust_of(self, jid: str, identity: bytes) -> TrustState:
+        return await self.db.run(lambda c: TRUST.state(c, jid, identity))
+
+    async def _decide_by_policy(
+        self, jid: str, identity: bytes, *, blind: bool = False
+    ) -> TrustState:
+        """Apply the account's policy to an undecided key; returns the resulting state."""
+        policy = "blind" if blind else self.config.trust_policy
+        if policy == "blind":
+            method = TrustMethod.BLIND
+        elif policy == "tofu":
+            known = await self.db.run(lambda c: TRUST.for_jid(c, jid))
+            if any(d.state != TrustState.UNDECIDED for d in known):
+                return TrustState.UNDECIDED  # first keys only: later ones need a decision
+            method = TrustMethod.TOFU
+        else:
+            return TrustState.UNDECIDED
+        decision = TrustDecision(jid, identity, TrustState.TRUSTED, method, self.clock())
+        await self.db.transaction(lambda c: TRUST.set(c, decision))
+        return TrustState.TRUSTED
+
+    # ---- send ---------------------------------------------------------------------------
+
+    async def encrypt(
+        self, msg: Message
+    ) -> tuple[tuple[ET.Element, ...], str | None, tuple[Recipient, ...]]:
+        if msg.encryption == Encryption.NONE:
+            return (), msg.body, ()
+        peer = msg.conversation
+        try:
+            await self._ensure_devices(peer)
+            await self._ensure_devices(self.jid)
+        except XmppError as exc:
+            raise SendBlocked(
+                f"Could not look up {peer}'s devices: {exc}", OutboxState.QUEUED, 10.0
+            ) from exc
+        backend = await self._choose_backend(peer)
+        if backend is None:
+            raise SendBlocked(
+                f"{peer} has no OMEMO devices, so the message cannot be encrypted. They may "
+                "use a client without OMEMO; you can send it unencrypted instead.",
+                OutboxState.FAILED,
+                0.0,
+            )
+        ns = backend.namespace
+        peer_ids = await self._active_ids(ns, peer)
+        own_ids = [d for d in await self._active_ids(ns, self.jid) if d != self.device_id]
+        targets, problems = await self._targets(backend, peer, peer_ids)
+        own_targets, _ = await self._targets(backend, self.jid, own_ids)
+        undecided: list[Target] = []
+        trusted: list[Target] = []
+        blind = msg.id in self.blind_once
+        key_changed = False
+        for t in [*targets, *own_targets]:
+            state = await self._trust_of(t.jid, t.identity)
+            if state == TrustState.UNDECIDED:
+                state = await self._decide_by_policy(t.jid, t.identity, blind=blind)
+                if state == TrustState.UNDECIDED:
+                    known = await self.db.run(partial(TRUST.for_jid, jid=t.jid))
+                    key_changed |= any(d.state != TrustState.UNDECIDED for d in known)
+            if state == TrustState.UNDECIDED:
+                undecided.append(t)
+            elif state in (TrustState.TRUSTED, TrustState.VERIFIED):
+                trusted.append(t)
+        if undecided:
+            views = tuple(self._device_view(t, ns) for t in undecided)
+            self.bus.publish(TrustDecisionNeeded(self.jid, peer, views, key_changed))
+            names = ", ".join(f"{v.jid} device {v.device_id}" for v in views)
+            raise SendBlocked(
+                f"Waiting for your decision about new devices ({names}). Compare their "
+                "fingerprints, then trust or distrust them.",
+                OutboxState.AWAITING_TRUST,
+                TRUST_WAIT,
+            )
+        if not any(t.jid == peer for t in trusted):
+            why = "; ".join(problems) if problems else "none of their devices is trusted"
+            raise SendBlocked(f"The message was not sent: {why}.", OutboxState.FAILED, 0.0)
+        sealed = backend.seal(
+            msg.body, self.rnd, sender=self.jid, recipient=peer, now=int(msg.timestamp)
+        )
+        keys: list[ox.KeyXml] = []
+        new_sessions: list[tuple[Namespace, str, int, bytes]] = []
+        for t in trusted:
+            try:
+                session = t.session or backend.initiate(self.identity, t.bundle, self.rnd)
+                session, key = backend.encrypt_key(session, sealed.key_material, self.rnd)
+            except OmemoError as exc:
+                problems.append(f"device {t.device_id} of {t.jid}: {exc}")
+                continue
+            keys.append(ox.KeyXml(t.jid, t.device_id, key.kex, key.data))
+            new_sessions.append((ns, t.jid, t.device_id, backend.dump_session(session)))
+        if not any(k.jid == peer for k in keys):
+            raise SendBlocked(
+                f"The message was not sent: {'; '.join(problems)}.", OutboxState.FAILED, 0.0
+            )
+        self._pending_sessions[msg.id] = new_sessions
+        element = ox.build_encrypted(
+            ox.EncryptedXml(ns, self.device_id, tuple(keys), sealed.payload, sealed.iv)
+        )
+        recipients = tuple(Recipient(ns, k.jid or peer, k.rid) for k in keys)
+        return (element, _eme(ns)), FALLBACK_BODY, recipients
+
+    def persist_sent(self, conn: sqlite3.Connection, message_id: int) -> None:
+        for ns, jid, device_id, blob in self._pending_sessions.pop(message_id, []):
+            SESSIONS.save(conn, Session(ns, jid, device_id, blob, self.clock()))
+
+    async def _choose_backend(self, peer: str) -> Backend | None:
+        """omemo:2 for peers that announce it, legacy otherwise."""
+        for ns in (Namespace.OMEMO2, Namespace.LEGACY):
+            if await self._active_ids(ns, peer):
+                return BACKENDS[ns]
+        return None
+
+    async def _active_ids(self, ns: Namespace, jid: str) -> list[int]:
+        devices = await self.db.run(lambda c: DEVICES.for_jid(c, jid, ns, active_only=True))
+        return [d.device_id for d in devices]
+
+    async def send_empty(self, ns: Namespace, jid: str, device_id: int) -> None:
+        """A content-free message: completes a session, answers a heartbeat, or resets."""
+        backend = BACKENDS[ns]
+        stored = await self.db.run(lambda c: SESSIONS.get(c, ns, jid, device_id))
+        if stored is not None:
+            session = backend.load_session(stored.state)
+        else:
+            session = backend.initiate(
+                self.identity, await self._bundle(backend, jid, device_id), self.rnd
+            )
+        sealed = backend.empty(self.rnd)
+        session, key = backend.encrypt_key(session, sealed.key_material, self.rnd)
+        element = ox.build_encrypted(
+            ox.EncryptedXml(
+                ns, self.device_id, (ox.KeyXml(jid, device_id, key.kex, key.data),), None, sealed.iv
+            )
+        )
+        blob = backend.dump_session(session)
+        await self.db.transaction(
+            lambda c: SESSIONS.save(c, Session(ns, jid, device_id, blob, self.clock()))
+        )
+        stanza = build_message(
+            OutboundMessage(
+                to=jid, id=os.urandom(8).hex(), body=None, store_hint=True, extra=(element,)
+            )
+        )
+        self.client.send(stanza)
+
+    # ---- receive ----------------------------------------------------------------------
+
+    async def decrypt(self, m: InboundMessage, peer: str, outgoing: bool) -> Opened:
+        if m.encrypted is None:
+            return Opened(m.body)
+        try:
+            enc = ox.parse_encrypted(m.encrypted)
+        except ox.OmemoXmlError as exc:
+            return self._notice(peer, 0, Encryption.NONE, f"the message was malformed ({exc})")
+        backend = BACKENDS[Namespace(enc.namespace)]
+        sender = self.jid if outgoing else bare(m.sender)
+        mine = [k for k in enc.keys if k.rid == self.device_id and k.jid in (None, self.jid)]
+        if sender == self.jid and enc.sid == self.device_id:
+            return Opened(None)  # our own message reflected back
+        if not mine:
+            if enc.payload is None:
+                return Opened(None)  # an empty message for another device
+            return self._notice(
+                peer,
+                enc.sid,
+                backend.encryption,
+                "this message was not encrypted for this device. The sender's app may not "
+                "know this device yet; ask them to send it again",
+            )
+        key = mine[0]
+        ns = backend.namespace
+        stored = await self.db.run(lambda c: SESSIONS.get(c, ns, sender, enc.sid))
+        try:
+            session = backend.load_session(stored.state) if stored is not None else None
+            result = backend.decrypt_key(
+                self.identity, self._prekeys[ns], session, key.data, key.kex
+            )
+            body = backend.open(enc.payload, enc.iv, result.key_material, sender=sender)
+        except OmemoDuplicate:
+            return Opened(None)  # seen before: ignored silently (XEP-0384)
+        except OmemoError as exc:
+            return self._notice(peer, enc.sid, backend.encryption, str(exc))
+        identity = backend.session_identity(result.session)
+        trust = await self._trust_of(sender, identity)
+        if trust == TrustState.UNDECIDED:
+            trust = await self._decide_by_policy(sender, identity)
+        blob = backend.dump_session(result.session)
+        prekeys = self._prekeys[ns]
+        if result.used_prekey_id is not None:
+            prekeys = backend.refill(
+                backend.without_prekey(prekeys, result.used_prekey_id), self.rnd
+            )
+        prekey_blob = backend.dump_prekeys(prekeys) if result.used_prekey_id is not None else None
+        now = self.clock()
+        known = await self.db.run(lambda c: DEVICES.get(c, ns, sender, enc.sid))
+
+        def persist(conn: sqlite3.Connection) -> None:
+            SESSIONS.save(conn, Session(ns, sender, enc.sid, blob, now))
+            if prekey_blob is not None:
+                OWN.save_prekeys(conn, OwnPreKeys(ns, prekey_blob, now))
+            DEVICES.mark_seen(conn, ns, sender, enc.sid, now)
+
+        followups: list[Callable[[], Any]] = []
+        if result.used_prekey_id is not None:
+            self._prekeys[ns] = prekeys
+            followups.append(partial(self._publish_bundle, ns))
+        if result.send_empty_back or result.heartbeat_due:
+            followups.append(partial(self.send_empty, ns, sender, enc.sid))
+        if known is None:
+            followups.append(partial(self.refresh_devices, sender))  # unknown device
+        return Opened(
+            body,
+            backend.encryption,
+            enc.sid,
+            trust,
+            persist=persist,
+            followups=tuple(followups),
+        )
+
+    async def after_decrypt(self, opened: Opened) -> None:
+        for follow in opened.followups:
+            try:
+                await follow()
+            except (XmppError, OmemoError) as exc:
+                log.warning("follow-up after decryption failed: %s", exc)
+
+    def _notice(self, peer: str, device_id: int, encryption: Encryption, reason: str) -> Opened:
+        self.bus.publish(DecryptionFailed(self.jid, peer, device_id, reason))
+        text = (
+            f"A message from device {device_id} could not be decrypted: {reason}. "
+            "If this keeps happening, reset the session with that device."
+        )
+        return Opened(text, encryption, device_id or None, None, error=UNDECRYPTABLE)
+
+    # ---- trust and devices (front-end calls) ----------------------------------------------
+
+    def _device_view(self, t: Target, ns: Namespace, trust: str = "undecided") -> DeviceView:
+        return DeviceView(
+            jid=t.jid,
+            device_id=t.device_id,
+            fingerprint=fingerprint_of_curve(t.identity),
+            namespace=NS_SHORT[ns],
+            trust=trust,
+        )
+
+    async def device_views(self, jid: str) -> list[DeviceView]:
+        jid = bare(jid)
+        await self.refresh_devices(jid)
+        merged: dict[int, DeviceView] = {}
+        for ns, backend in BACKENDS.items():
+            devices = await self.db.run(partial(DEVICES.for_jid, jid=jid, namespace=ns))
+            for d in devices:
+                if jid == self.jid and d.device_id == self.device_id:
+                    continue
+                targets, _ = await self._targets(backend, jid, [d.device_id])
+                if not targets:
+                    continue
+                t = targets[0]
+                state = await self._trust_of(jid, t.identity)
+                label = d.label
+                view = DeviceView(
+                    jid=jid,
+                    device_id=d.device_id,
+                    fingerprint=fingerprint_of_curve(t.identity),
+                    namespace=NS_SHORT[ns],
+                    trust=str(state),
+                    label=label,
+                    active=d.status == DeviceStatus.ACTIVE,
+                    last_seen=d.last_seen,
+                )
+                if d.device_id in merged and merged[d.device_id].fingerprint == view.fingerprint:
+                    view = DeviceView(**{**merged[d.device_id].__dict__, "namespace": "both"})
+                merged[d.device_id] = view
+        return sorted(merged.values(), key=lambda v: v.device_id)
+
+    async def set_trust(
+        self, jid: str, device_id: int, state: TrustState, method: TrustMethod
+    ) -> list[DeviceView]:
+        views = [v for v in await self.device_views(jid) if v.device_id == device_id]
+        if not views:
+            raise OmemoError(f"{jid} has no device {device_id}")
+        identity = bytes.fromhex(views[0].fingerprint)
+        decision = TrustDecision(bare(jid), identity, state, method, self.clock())
+        await self.db.transaction(lambda c: TRUST.set(c, decision))
+        self.bus.publish(TrustChanged(self.jid, bare(jid), device_id, str(state)))
+        await self.db.transaction(partial(_requeue_awaiting_trust, self.clock()))
+        self.kick_outbox()
+        return views
+
+    async def reset_session(self, jid: str, device_id: int) -> None:
+        """Drop the session and start a new one with an empty key-exchange message."""
+        for ns in BACKENDS:
+            had = await self.db.run(
+                partial(SESSIONS.get, namespace=ns, jid=jid, device_id=device_id)
+            )
+            if had is None:
+                continue
+            await self.db.transaction(
+                partial(SESSIONS.delete, namespace=ns, jid=jid, device_id=device_id)
+            )
+            await self.send_empty(ns, jid, device_id)
+
+
+def _eme(ns: Namespace) -> ET.Element:
+    name = "OMEMO" if ns == Namespace.OMEMO2 else "OMEMO (legacy)"
+    return ET.Element(f"{{{NS_EME}}}encryption", {"namespace": str(ns), "name": name})
+
+
+def _save_prekeys(prekeys: OwnPreKeys, conn: sqlite3.Connection) -> None:
+    OWN.save_prekeys(conn, prekeys)
+
+
+def _requeue_awaiting_trust(now: float, conn: sqlite3.Connection) -> None:
+    for entry in OUTBOX.all(conn):
+        if entry.state == OutboxState.AWAITING_TRUST:
+            OUTBOX.set_state(conn, entry.message_id, OutboxState.QUEUED, next_attempt_at=now)
+
+
+__all__ = ["DeliveryState", "OmemoAccount"]
