@@ -54,7 +54,7 @@ def test_send_waits_for_trust_then_arrives_encrypted(make_cli, prosody, tmp_path
 
     devices = alice.run("devices", "bob@localhost").stdout.strip().splitlines()
     assert len(devices) == 1
-    device_id, fp, trust, state, *_ = devices[0].split("\t")
+    _, fp, trust, state, *_ = devices[0].split("\t")
     assert trust == "undecided" and state == "active" and len(fp) == 64
     assert devices[0].endswith("both")  # one identity serves both namespaces
 
@@ -79,7 +79,7 @@ def test_send_waits_for_trust_then_arrives_encrypted(make_cli, prosody, tmp_path
 
 
 def test_distrusted_device_never_receives_key_material(make_cli, prosody, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    alice, bob = _setup(make_cli, prosody, tmp_path, "alice", "bob")
+    alice, _bob = _setup(make_cli, prosody, tmp_path, "alice", "bob")
     alice.run("contacts", "add", "bob@localhost")
     fp = alice.run("devices", "bob@localhost").stdout.split("\t")[1]
     alice.run("trust", "bob@localhost", fp, "--as", "distrusted")
