@@ -114,6 +114,8 @@ async def _dispatch(m: MessengerApi, args: argparse.Namespace) -> int:
         return 0
 
     account = _pick_account(m, args.account)
+    if args.command == "listen":
+        return await _listen(m, account, args)  # subscribes before connecting: nothing missed
     await m.connect(account)
 
     if args.command == "send":
@@ -124,8 +126,6 @@ async def _dispatch(m: MessengerApi, args: argparse.Namespace) -> int:
         else:
             await m.send_message(account, args.jid, args.text, encrypt=not args.plain)
         return 0
-    if args.command == "listen":
-        return await _listen(m, account, args)
     if args.command == "contacts":
         if args.action == "add":
             await m.add_contact(account, args.jid, args.name)
@@ -203,6 +203,7 @@ async def _listen(m: MessengerApi, account: str, args: argparse.Namespace) -> in
 
     unsubscribe = m.events.subscribe(on_event)
     try:
+        await m.connect(account)
         catch_up = getattr(m, "catch_up", None)
         if catch_up is not None:
             await catch_up(account)

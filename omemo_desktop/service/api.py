@@ -18,6 +18,7 @@ from .errors import (
     KeyringUnavailable,
     ServiceError,
     TrustRequired,
+    VerificationMismatch,
 )
 from .events import (
     ChatStateChanged,
@@ -68,6 +69,7 @@ __all__ = [
     "TrustChanged",
     "TrustDecisionNeeded",
     "TrustRequired",
+    "VerificationMismatch",
     "create_messenger",
 ]
 
@@ -98,6 +100,18 @@ class MessengerApi(Protocol):
     async def connect(self, account: str) -> None: ...
 
     async def disconnect(self, account: str) -> None: ...
+
+    def connection_state(self, account: str) -> str:
+        """connected | connecting | disconnected"""
+        ...
+
+    async def set_trust_policy(self, account: str, policy: str) -> None:
+        """manual | blind | tofu"""
+        ...
+
+    async def remove_device(self, account: str, device_id: int) -> None:
+        """Remove one of our own (dead) devices from our published device lists."""
+        ...
 
     async def send_message(
         self, account: str, peer: str, text: str, *, encrypt: bool = True

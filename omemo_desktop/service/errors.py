@@ -37,3 +37,7 @@ class TrustRequired(ServiceError):
     def __init__(self, message: str, devices: tuple[object, ...] = ()) -> None:
         super().__init__(message)
         self.devices = devices
+
+
+class VerificationMismatch(ServiceError):
+    """A scanned or pasted fingerprint does not match the device's key: a possible attack."""

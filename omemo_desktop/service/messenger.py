@@ -11,6 +11,7 @@ import logging
 import sqlite3
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 from omemo_desktop import paths
@@ -54,6 +55,7 @@ from .errors import (
     KeyringUnavailable,
     ServiceError,
     TrustRequired,
+    VerificationMismatch,
 )
 from .events import ConnectionStateChanged, EventBus
 from .omemo_account import OmemoAccount
@@ -231,6 +233,30 @@ class Messenger:
         if acc is not None:
             await acc.close()
 
+    def connection_state(self, account: str) -> str:
+        acc = self._accounts.get(account)
+        if acc is None:
+            return "disconnected"
+        return "connected" if acc.client.connected else "connecting"
+
+    async def set_trust_policy(self, account: str, policy: str) -> None:
+        if policy not in ("manual", "blind", "tofu"):
+            raise ServiceError(f"Unknown trust policy {policy!r}.")
+        config = replace(self._registry.get(account), trust_policy=policy)
+        self._registry.upsert(config)
+        acc = self._accounts.get(account)
+        if acc is not None:
+            acc.config = config
+
+    async def remove_device(self, account: str, device_id: int) -> None:
+        acc = self._omemo(account)
+        if device_id == acc.device_id:
+            raise ServiceError("This is the device you are using; it cannot be removed here.")
+        try:
+            await acc.remove_own_device(device_id)
+        except XmppError as exc:
+            raise ServiceError(f"Could not remove the device: {exc}") from exc
+
     async def catch_up(self, account: str) -> None:
         await self._account(account).wait_caught_up()
 
@@ -376,7 +402,7 @@ class Messenger:
             if view is None:
                 raise ServiceError(f"{jid} has no device {device_id} (yet); nothing was marked.")
             if view.fingerprint != fp:
-                raise ServiceError(
+                raise VerificationMismatch(
                     f"WARNING: the fingerprint of {jid}'s device {device_id} does NOT match "
                     "the code you scanned. Someone may be intercepting your messages. Nothing "
                     "was marked verified; do not trust this device."

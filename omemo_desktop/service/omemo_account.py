@@ -202,6 +202,18 @@ class OmemoAccount(Account):
             else:
                 await pep.delete_node(self.client, backend.bundle_node(self.device_id))
 
+    async def remove_own_device(self, device_id: int) -> None:
+        """Drop one of our other (dead) devices from both published lists."""
+        for ns, backend in BACKENDS.items():
+            listed = await self._fetch_device_list(backend, self.jid)
+            rest = [d for d in listed if d.id != device_id]
+            if len(rest) != len(listed):
+                element = ox.build_device_list(ns, rest)
+                await pep.publish(
+                    self.client, backend.devices_node, "current", element, PUBLISH_DEVICES
+                )
+            await self._apply_device_list(ns, self.jid, rest)
+
     # ---- device lists -----------------------------------------------------------------
 
     async def _fetch_device_list(self, backend: Backend, jid: str) -> list[ox.DeviceEntry]:
