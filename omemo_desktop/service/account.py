@@ -119,6 +119,9 @@ class Account:
         self._drain_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._catch_up_done = asyncio.Event()
+        # Inbound items wait until the account is fully set up (OMEMO keys loaded), so
+        # messages delivered right after login (offline storage) are never dropped.
+        self.ready = asyncio.Event()
         self._presence: dict[str, PresenceUpdate] = {}
         self._unread: dict[str, int] = {}
 
@@ -146,6 +149,7 @@ class Account:
     # ---- receive pipeline -------------------------------------------------------------
 
     async def _drain(self) -> None:
+        await self.ready.wait()
         while True:
             item = await self.client.inbound.get()
             try:

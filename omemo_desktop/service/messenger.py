@@ -155,6 +155,7 @@ class Messenger:
         self._registry.upsert(config)
         self._accounts[jid] = account
         await self.on_account_ready(account, password, new=True)
+        account.ready.set()
 
     async def on_account_ready(self, account: Account, password: str, *, new: bool) -> None:
         """Set up OMEMO: identity from the keyring (created on first use), device, bundles."""
@@ -220,7 +221,13 @@ class Messenger:
             )
         acc = await self._open(config, password, register=False)
         self._accounts[account] = acc
-        await self.on_account_ready(acc, password, new=False)
+        try:
+            await self.on_account_ready(acc, password, new=False)
+        except BaseException:
+            self._accounts.pop(account, None)
+            await acc.close()
+            raise
+        acc.ready.set()
 
     def _account(self, jid: str) -> Account:
         try:

@@ -98,3 +98,15 @@ def test_verification_uri_marks_device_verified(make_cli, prosody, tmp_path) -> 
     bad = uri[:-4] + ("0000" if not uri.endswith("0000") else "1111")
     proc = alice.run("verify", bad, check=False)
     assert proc.returncode == 1 and "does NOT match" in proc.stderr
+
+
+def test_encrypted_message_sent_while_offline_arrives_at_login(make_cli, prosody, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    # Regression: messages delivered right after login used to reach the pipeline before
+    # the OMEMO keys were loaded, and were dropped.
+    alice, bob = _setup(make_cli, prosody, tmp_path, "alice", "bob")
+    alice.run("contacts", "add", "bob@localhost")
+    bob.run("contacts", "add", "alice@localhost")
+    bob.run("send", "--trust-new", "blind", "alice@localhost", "while you were away")
+    (got,) = _collect(_listen(alice, 1))
+    assert got["body"] == "while you were away"
+    assert got["encryption"] == "omemo2"
