@@ -139,8 +139,31 @@ class OmemoAccount(Account):
             else:
                 pk = backend.load_prekeys(stored.state)
             self._prekeys[ns] = pk
+        await self._rotate_if_due(int(now))
         await self.publish_all()
         return self.identity.seed
+
+    async def _rotate_if_due(self, now: int) -> None:
+        """Weekly signed pre-key rotation; the old key stays usable for one more period.
+
+        The omemo:2 key's age decides for both namespaces (legacy keys carry no date)."""
+        if not self._prekeys[Namespace.OMEMO2].rotation_due(now):
+            return
+        rotated = {
+            Namespace.OMEMO2: self._prekeys[Namespace.OMEMO2].rotate_signed_prekey(
+                self.identity, self.rnd, now
+            ),
+            Namespace.LEGACY: self._prekeys[Namespace.LEGACY].rotate_signed_pre_key(
+                self.identity, self.rnd
+            ),
+        }
+
+        def save(conn: sqlite3.Connection) -> None:
+            for ns, pk in rotated.items():
+                OWN.save_prekeys(conn, OwnPreKeys(ns, BACKENDS[ns].dump_prekeys(pk), now))
+
+        await self.db.transaction(save)
+        self._prekeys.update(rotated)
 
     async def _listed_own_ids(self) -> set[int]:
         ids: set[int] = set()
