@@ -178,6 +178,10 @@ class Account:
         elif isinstance(item, PepNotification):
             await self.on_pep(item)
 
+    async def catch_up_start(self) -> float | None:
+        """Where the archive catch-up starts when nothing is stored yet (None: skip it)."""
+        return None
+
     async def on_pep(self, item: PepNotification) -> None:
         """PEP pushes (device lists); extended by the OMEMO layer."""
 
@@ -195,11 +199,11 @@ class Account:
         """XEP-0313: page through what the archive holds after the newest id we stored."""
         try:
             after = await self.db.run(_newest_stanza_id)
-            if after is None:
+            start = None if after is not None else await self.catch_up_start()
+            if after is None and start is None:
                 # First connection: the archive's past is history, not news; start from now.
-                self._catch_up_done.set()
                 return
-            async for page in self.client.archive(after=after):
+            async for page in self.client.archive(after=after, start=start):
                 for msg in page:
                     await self._on_message(msg)
         except XmppError as exc:

@@ -162,14 +162,15 @@ class Messenger:
         assert isinstance(account, OmemoAccount)
         secrets = await self._secret_store()
         try:
-            seed = None if new else await secrets.load_identity_seed(account.jid)
-            if seed is None and not new:
-                log.warning(
-                    "no identity key in the keyring for %s: creating a new one", account.jid
-                )
+            device = await account.stored_device_id()
+            seed = None
+            if device is not None:
+                seed = await secrets.load_identity_seed(account.jid, device)
+                if seed is None:
+                    log.warning("no identity key in the keyring for %s: new device", account.jid)
             created = await account.setup_omemo(seed)
             if seed is None:
-                await secrets.store_identity_seed(account.jid, created)
+                await secrets.store_identity_seed(account.jid, created, account.device_id)
         except SecretsError as exc:
             raise KeyringUnavailable(str(exc)) from exc
 

@@ -104,6 +104,16 @@ class OmemoAccount(Account):
 
     # ---- set-up -----------------------------------------------------------------------
 
+    async def catch_up_start(self) -> float | None:
+        # Messages since this device was set up, even if another device took them from
+        # the server's offline store.
+        own = await self.db.run(OWN.get)
+        return None if own is None else own.created_at
+
+    async def stored_device_id(self) -> int | None:
+        own = await self.db.run(OWN.get)
+        return None if own is None else own.device_id
+
     async def setup_omemo(self, seed: bytes | None) -> bytes:
         """Load or create the identity, device and pre-keys; publish both namespaces.
 

@@ -150,6 +150,10 @@ def _translate(exc: Exception, doing: str) -> SecretsError:
     )
 
 
+def _identity(device: int | None) -> str:
+    return "identity" if device is None else f"identity/{int(device)}"
+
+
 def _user(jid: str, kind: str) -> str:
     if not jid or "/" in jid or jid != jid.strip():
         raise ValueError(f"expected a bare JID, got {jid!r}")
@@ -230,13 +234,15 @@ class SecretStore:
     async def delete_password(self, jid: str) -> bool:
         return await self._delete(_user(jid, "password"), "deleting the account password")
 
-    async def store_identity_seed(self, jid: str, seed: bytes) -> None:
+    async def store_identity_seed(self, jid: str, seed: bytes, device: int | None = None) -> None:
+        """`device` keeps one seed per device, so two data directories of the same account
+        on one machine (one keyring) never overwrite each other's identity."""
         encoded = base64.b64encode(seed).decode("ascii")
-        await self._set(_user(jid, "identity"), encoded, "storing the identity key")
+        await self._set(_user(jid, _identity(device)), encoded, "storing the identity key")
         log.info("stored the identity key of %s in the keyring", jid)
 
-    async def load_identity_seed(self, jid: str) -> bytes | None:
-        encoded = await self._get(_user(jid, "identity"), "reading the identity key")
+    async def load_identity_seed(self, jid: str, device: int | None = None) -> bytes | None:
+        encoded = await self._get(_user(jid, _identity(device)), "reading the identity key")
         if encoded is None:
             return None
         try:
@@ -247,8 +253,8 @@ class SecretStore:
                 "Restore it from a backup, or remove the account and add it again."
             ) from exc
 
-    async def delete_identity_seed(self, jid: str) -> bool:
-        return await self._delete(_user(jid, "identity"), "deleting the identity key")
+    async def delete_identity_seed(self, jid: str, device: int | None = None) -> bool:
+        return await self._delete(_user(jid, _identity(device)), "deleting the identity key")
 
     async def forget_account(self, jid: str) -> None:
         """Remove both secrets of an account (missing ones are fine)."""

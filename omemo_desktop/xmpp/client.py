@@ -16,6 +16,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final, TypeAlias
 
@@ -469,7 +470,12 @@ class XmppClient:
             log.exception("could not parse a message stanza from %s", sender)
 
     async def archive(
-        self, *, after: str | None = None, page_size: int = 100, with_jid: str | None = None
+        self,
+        *,
+        after: str | None = None,
+        start: float | None = None,
+        page_size: int = 100,
+        with_jid: str | None = None,
     ) -> AsyncIterator[list[InboundMessage]]:
         """Page through our archive (XEP-0313) oldest first, starting after archive id `after`.
 
@@ -485,6 +491,10 @@ class XmppClient:
             if with_jid:
                 wf = ET.SubElement(form, q(NS_DATA, "field"), {"var": "with"})
                 ET.SubElement(wf, q(NS_DATA, "value")).text = with_jid
+            if start is not None and not after:
+                sf = ET.SubElement(form, q(NS_DATA, "field"), {"var": "start"})
+                stamp = datetime.fromtimestamp(start, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+                ET.SubElement(sf, q(NS_DATA, "value")).text = stamp
             rsm = ET.SubElement(query, q(NS_RSM, "set"))
             ET.SubElement(rsm, q(NS_RSM, "max")).text = str(page_size)
             if after:

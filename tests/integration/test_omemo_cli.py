@@ -110,3 +110,40 @@ def test_encrypted_message_sent_while_offline_arrives_at_login(make_cli, prosody
     (got,) = _collect(_listen(alice, 1))
     assert got["body"] == "while you were away"
     assert got["encryption"] == "omemo2"
+
+
+def test_second_device_added_later_gets_messages_and_our_own_sends(
+    make_cli, prosody, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
+    alice, bob = _setup(make_cli, prosody, tmp_path, "alice", "bob")
+    alice.run("contacts", "add", "bob@localhost")
+    bob.run("contacts", "add", "alice@localhost")
+    bob.run("send", "--trust-new", "blind", "alice@localhost", "before the laptop")
+
+    laptop = make_cli("alice-laptop")  # the same account on a second device
+    laptop.run(
+        "account",
+        "add",
+        "alice@localhost",
+        "--password-file",
+        str(tmp_path / "alice.pw"),
+        "--server",
+        prosody.address,
+    )
+    # The laptop may be handed the first message from the server's offline store; it was
+    # not encrypted for the laptop, which then shows a notice. Let it settle first.
+    drained = laptop.run("listen", "--json", "--timeout", "3").stdout.splitlines()
+    assert all(json.loads(line)["notice"] for line in drained)
+    listeners = [_listen(alice, 2), _listen(laptop, 1)]
+    bob.run("send", "--trust-new", "blind", "alice@localhost", "to both of your devices")
+    phone_got, laptop_got = (_collect(p) for p in listeners)
+    assert [m["body"] for m in phone_got] == ["before the laptop", "to both of your devices"]
+    assert [m["body"] for m in laptop_got] == ["to both of your devices"]
+    assert laptop_got[0]["encryption"] == "omemo2"
+
+    # A message sent from the phone is encrypted for the laptop too (it arrives as a carbon).
+    listener = _listen(laptop, 1)
+    alice.run("send", "--trust-new", "blind", "bob@localhost", "sent from my phone")
+    (carbon,) = _collect(listener)
+    assert carbon["body"] == "sent from my phone"
+    assert carbon["to"] == "bob@localhost"
