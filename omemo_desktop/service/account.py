@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from functools import partial
 
 from omemo_desktop.storage import Database, DuplicateMessage, MessageRepository
+from omemo_desktop.storage.cursors import ArchiveCursorRepository
 from omemo_desktop.storage.model import (
     DeliveryState,
     Direction,
@@ -63,14 +64,17 @@ from .events import (
     MessageStateChanged,
     MessageStored,
     PresenceChanged,
+    RoomMembersChanged,
     RosterChanged,
     SubscriptionRequested,
 )
+from .rooms import Room
 from .views import ContactView, MessageView
 
 log = logging.getLogger(__name__)
 
 MESSAGES = MessageRepository()
+CURSORS = ArchiveCursorRepository()
 OUTBOX = OutboxRepository()
 UNDECRYPTABLE = "undecryptable"
 
@@ -122,6 +126,7 @@ class Account:
         # Inbound items wait until the account is fully set up (OMEMO keys loaded), so
         # messages delivered right after login (offline storage) are never dropped.
         self.ready = asyncio.Event()
+        self.rooms: dict[str, Room] = {}
         self._presence: dict[str, PresenceUpdate] = {}
         self._unread: dict[str, int] = {}
 
@@ -178,6 +183,31 @@ class Account:
         elif isinstance(item, PepNotification):
             await self.on_pep(item)
 
+    async def catch_up_room(self, room: str) -> None:
+        """A room's history since the newest message we stored from it (XEP-0313 on the room)."""
+        try:
+            await self._catch_up_archive(room, room)
+        except XmppError as exc:
+            log.warning("room history of %s stopped: %s", room, exc)
+
+    async def _catch_up_archive(self, archive: str, archive_jid: str | None) -> None:
+        """Page through an archive from its cursor; the cursor moves after each message."""
+        after = await self.db.run(partial(CURSORS.get, archive=archive))
+        if after is None:
+            after = await self.db.run(partial(_newest_stanza_id_in, archive, archive_jid))
+        start = None if after is not None else await self.catch_up_start()
+        if after is None and start is None:
+            return  # first connection: the archive's past is history, not news
+        async for page in self.client.archive(after=after, start=start, archive_jid=archive_jid):
+            for msg in page:
+                await self._on_message(msg)
+                if msg.stanza_id:
+                    await self.db.transaction(
+                        partial(
+                            CURSORS.set, archive=archive, last_id=msg.stanza_id, now=self.clock()
+                        )
+                    )
+
     async def catch_up_start(self) -> float | None:
         """Where the archive catch-up starts when nothing is stored yet (None: skip it)."""
         return None
@@ -187,6 +217,11 @@ class Account:
 
     def _on_presence(self, p: PresenceUpdate) -> None:
         who = bare(p.jid)
+        room = self.rooms.get(who)
+        if room is not None:
+            if room.apply_presence(p):
+                self.bus.publish(RoomMembersChanged(self.jid, who, tuple(sorted(room.members))))
+            return
         if p.type == "subscribe":
             self.bus.publish(SubscriptionRequested(self.jid, who))
         elif p.type in ("available", "unavailable"):
@@ -198,23 +233,23 @@ class Account:
     async def _catch_up(self) -> None:
         """XEP-0313: page through what the archive holds after the newest id we stored."""
         try:
-            after = await self.db.run(_newest_stanza_id)
-            start = None if after is not None else await self.catch_up_start()
-            if after is None and start is None:
-                # First connection: the archive's past is history, not news; start from now.
-                return
-            async for page in self.client.archive(after=after, start=start):
-                for msg in page:
-                    await self._on_message(msg)
+            await self._catch_up_archive(self.jid, None)
         except XmppError as exc:
             log.warning("archive catch-up stopped: %s", exc)
         finally:
             self._catch_up_done.set()
 
     async def _on_message(self, m: InboundMessage) -> None:
-        outgoing = m.carbon == "sent" or (m.archived and bare(m.sender) == self.jid)
-        peer = bare(m.recipient if outgoing else m.sender)
-        if not peer or m.type in ("groupchat", "error"):
+        if m.type == "groupchat":
+            room = self.rooms.get(bare(m.sender))
+            if room is None or "/" not in m.sender:
+                return  # not a room we are in, or a message from the room itself (subject)
+            outgoing = m.sender.split("/", 1)[1] == room.nick
+            peer = room.jid
+        else:
+            outgoing = m.carbon == "sent" or (m.archived and bare(m.sender) == self.jid)
+            peer = bare(m.recipient if outgoing else m.sender)
+        if not peer or m.type == "error" or (m.type == "groupchat" and m.carbon):
             return
         if m.receipt_for and not outgoing:
             await self._set_state_by_origin(peer, m.receipt_for, DeliveryState.DELIVERED)
@@ -254,10 +289,14 @@ class Account:
             error=opened.error,
         )
 
+        archive = peer if m.type == "groupchat" else self.jid
+
         def store(conn: sqlite3.Connection) -> Message | None:
             # The ratchet state and the message it produced commit together.
             if opened.persist is not None:
                 opened.persist(conn)
+            if m.stanza_id and not m.archived:  # live messages move the archive cursor too
+                CURSORS.set(conn, archive, m.stanza_id, self.clock())
             try:
                 return MESSAGES.add(conn, new)
             except DuplicateMessage:
@@ -430,10 +469,11 @@ class Account:
         stanza = build_message(
             OutboundMessage(
                 to=msg.conversation,
+                type="groupchat" if msg.conversation in self.rooms else "chat",
+                request_receipt=msg.conversation not in self.rooms,
                 id=msg.origin_id or str(msg.id),
                 body=body,
                 origin_id=msg.origin_id,
-                request_receipt=True,
                 markable=True,
                 chat_state="active",
                 replace_id=replace_id,
@@ -562,9 +602,19 @@ def _acked(sent: list[Message], conn: sqlite3.Connection) -> None:
         MESSAGES.set_state(conn, m.id, DeliveryState.ACKED)
 
 
-def _newest_stanza_id(conn: sqlite3.Connection) -> str | None:
+def _newest_stanza_id_in(archive: str, room: str | None, conn: sqlite3.Connection) -> str | None:
+    """Before any cursor exists: the newest stanza-id stored from that archive."""
+    if room is not None:
+        sql, args = "conversation = ?", (room,)
+    else:
+        sql, args = (
+            "conversation NOT IN (SELECT archive FROM archive_cursors WHERE archive != ?)",
+            (archive,),
+        )
     row = conn.execute(
-        "SELECT stanza_id FROM messages WHERE stanza_id IS NOT NULL ORDER BY id DESC LIMIT 1"
+        f"SELECT stanza_id FROM messages WHERE stanza_id IS NOT NULL AND {sql}"
+        " ORDER BY id DESC LIMIT 1",
+        args,
     ).fetchone()
     return None if row is None else str(row[0])
 

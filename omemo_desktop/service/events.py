@@ -108,6 +108,15 @@ class DecryptionFailed:
 
 
 @dataclass(frozen=True)
+class RoomMembersChanged:
+    """A room's member list changed: from the next message on, keys go to these JIDs."""
+
+    account: str
+    room: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
 class ErrorOccurred:
     account: str
     text: str
@@ -126,6 +135,7 @@ Event: TypeAlias = (
     | TrustDecisionNeeded
     | TrustChanged
     | DecryptionFailed
+    | RoomMembersChanged
     | ErrorOccurred
 )
 

@@ -14,7 +14,7 @@ import logging
 import ssl
 import uuid
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,7 +22,7 @@ from typing import Any, Final, TypeAlias
 
 import slixmpp
 from slixmpp import JID
-from slixmpp.stanza import Iq, Message
+from slixmpp.stanza import Iq, Message, Presence
 from slixmpp.xmlstream.handler import Callback
 from slixmpp.xmlstream.matcher import StanzaPath
 
@@ -47,14 +47,21 @@ NS_RSM: Final = "http://jabber.org/protocol/rsm"
 NS_DATA: Final = "jabber:x:data"
 NS_STANZAS: Final = "urn:ietf:params:xml:ns:xmpp-stanzas"
 NS_PUBSUB_EVENT: Final = "http://jabber.org/protocol/pubsub#event"
+NS_MUC_USER: Final = "http://jabber.org/protocol/muc#user"
 
 
 @dataclass(frozen=True)
 class PresenceUpdate:
     jid: str  # full JID
-    type: str  # available | unavailable | subscribe | subscribed | unsubscribe | unsubscribed
+    type: str  # available | unavailable | subscribe(d) | unsubscribe(d) | error
     show: str = ""
     status: str = ""
+    # XEP-0045 occupant data, when the presence comes from a room
+    muc_jid: str | None = None  # the occupant's real JID (non-anonymous rooms)
+    affiliation: str | None = None
+    role: str | None = None
+    muc_status: tuple[str, ...] = ()
+    error: str | None = None  # the error condition of a type='error' presence
 
 
 @dataclass(frozen=True)
@@ -142,8 +149,10 @@ class XmppClient:
         self.inbound: asyncio.Queue[Inbound] = asyncio.Queue()
         self._connected = asyncio.Event()
         self._wanted = False
-        self._mam_queries: dict[str, list[InboundMessage]] = {}
+        # query id -> (archive JID, page being filled)
+        self._mam_queries: dict[str, tuple[str, list[InboundMessage]]] = {}
         self._reconnect_task: asyncio.Future[None] | None = None
+        self.presence_watchers: list[Callable[[PresenceUpdate], None]] = []
         self._setup_handlers()
 
     # ---- connection -------------------------------------------------------------------
@@ -400,20 +409,59 @@ class XmppClient:
     def _on_roster_update(self, _: Any) -> None:
         self.inbound.put_nowait(RosterUpdate(self.roster_items()))
 
+    def send_raw_presence(self, element: ET.Element) -> None:
+        if not self._connected.is_set():
+            raise XmppNotConnected("not connected to the server")
+        self._x.send(Presence(self._x, xml=element))
+
     def _on_presence(self, stanza: Any) -> None:
-        ptype = str(stanza["type"])
-        if ptype in ("error", "probe"):
+        xml: ET.Element = stanza.xml
+        ptype = xml.get("type") or "available"
+        if ptype == "probe":
             return
-        if ptype not in ("unavailable", "subscribe", "subscribed", "unsubscribe", "unsubscribed"):
+        if ptype not in (
+            "unavailable",
+            "subscribe",
+            "subscribed",
+            "unsubscribe",
+            "unsubscribed",
+            "error",
+        ):
             ptype = "available"
-        self.inbound.put_nowait(
-            PresenceUpdate(
-                jid=str(stanza["from"]),
-                type=ptype,
-                show=str(stanza["show"] or ""),
-                status=str(stanza["status"] or ""),
-            )
+        error = None
+        if ptype == "error":
+            err = xml.find(q(NS_CLIENT, "error"))
+            if err is not None:
+                error = next(
+                    (
+                        c.tag.split("}")[1]
+                        for c in err
+                        if c.tag.startswith(f"{{{NS_STANZAS}}}") and not c.tag.endswith("}text")
+                    ),
+                    None,
+                )
+        muc = xml.find(q(NS_MUC_USER, "x"))
+        item = muc.find(q(NS_MUC_USER, "item")) if muc is not None else None
+        show = xml.find(q(NS_CLIENT, "show"))
+        status = xml.find(q(NS_CLIENT, "status"))
+        update = PresenceUpdate(
+            jid=xml.get("from", ""),
+            type=ptype,
+            show=(show.text or "") if show is not None else "",
+            status=(status.text or "") if status is not None else "",
+            muc_jid=(item.get("jid") or "").split("/")[0].lower() or None
+            if item is not None
+            else None,
+            affiliation=item.get("affiliation") if item is not None else None,
+            role=item.get("role") if item is not None else None,
+            muc_status=tuple(c.get("code", "") for c in muc.findall(q(NS_MUC_USER, "status")))
+            if muc is not None
+            else (),
+            error=error,
         )
+        for watch in list(self.presence_watchers):
+            watch(update)
+        self.inbound.put_nowait(update)
 
     # ---- receiving --------------------------------------------------------------------
 
@@ -434,10 +482,12 @@ class XmppClient:
                     return
             result = xml.find(q(NS_MAM, "result"))
             if result is not None:
-                query = self._mam_queries.get(result.get("queryid", ""))
+                entry = self._mam_queries.get(result.get("queryid", ""))
                 fwd = result.find(q(NS_FORWARD, "forwarded"))
-                if query is None or not from_self or fwd is None:
+                # Results count only from the archive we asked (ours, or a room's).
+                if entry is None or fwd is None or (sender or self.bare_jid) != entry[0]:
                     return
+                query = entry[1]
                 inner = fwd.find(q(NS_CLIENT, "message"))
                 delay = fwd.find("{urn:xmpp:delay}delay")
                 if inner is not None:
@@ -476,6 +526,7 @@ class XmppClient:
         start: float | None = None,
         page_size: int = 100,
         with_jid: str | None = None,
+        archive_jid: str | None = None,
     ) -> AsyncIterator[list[InboundMessage]]:
         """Page through our archive (XEP-0313) oldest first, starting after archive id `after`.
 
@@ -500,9 +551,9 @@ class XmppClient:
             if after:
                 ET.SubElement(rsm, q(NS_RSM, "after")).text = after
             page: list[InboundMessage] = []
-            self._mam_queries[query_id] = page
+            self._mam_queries[query_id] = (archive_jid or self.bare_jid, page)
             try:
-                result = await self.iq_set(query)
+                result = await self.iq_set(query, to=archive_jid)
             finally:
                 self._mam_queries.pop(query_id, None)
             fin = result.find(q(NS_MAM, "fin"))

@@ -81,8 +81,12 @@ def parse_message(
     origin = child(NS_SID, "origin-id")
     stanza_id = archive_id
     if stanza_id is None:
+        # Only ids stamped by our own server, or by the room for group messages, are unique.
+        trusted_by = {own_bare}
+        if xml.get("type") == "groupchat":
+            trusted_by.add(xml.get("from", "").split("/")[0])
         for el in xml.findall(q(NS_SID, "stanza-id")):
-            if el.get("by") == own_bare:
+            if el.get("by") in trusted_by:
                 stanza_id = el.get("id")
     delay = child(NS_DELAY, "delay")
     timestamp = _parse_time(archive_time) or _parse_time(
