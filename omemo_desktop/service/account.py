@@ -64,6 +64,7 @@ from .events import (
     MessageStateChanged,
     MessageStored,
     PresenceChanged,
+    RoomInvitationReceived,
     RoomMembersChanged,
     RosterChanged,
     SubscriptionRequested,
@@ -240,6 +241,11 @@ class Account:
             self._catch_up_done.set()
 
     async def _on_message(self, m: InboundMessage) -> None:
+        if m.invite_room and m.type != "groupchat":
+            # An invitation is an offer, not a chat message; an archived one is stale.
+            if not m.archived and m.invite_room not in self.rooms:
+                self.bus.publish(RoomInvitationReceived(self.jid, m.invite_room, bare(m.sender)))
+            return
         if m.type == "groupchat":
             room = self.rooms.get(bare(m.sender))
             if room is None or "/" not in m.sender:

@@ -33,12 +33,14 @@ from .events import (
     MessageStateChanged,
     MessageStored,
     PresenceChanged,
+    RoomInvitationReceived,
+    RoomMembersChanged,
     RosterChanged,
     SubscriptionRequested,
     TrustChanged,
     TrustDecisionNeeded,
 )
-from .views import ContactView, DeviceView, MessageView
+from .views import ContactView, DeviceView, MessageView, RoomView
 
 __all__ = [
     "AccountError",
@@ -63,6 +65,9 @@ __all__ = [
     "MessageView",
     "MessengerApi",
     "PresenceChanged",
+    "RoomInvitationReceived",
+    "RoomMembersChanged",
+    "RoomView",
     "RosterChanged",
     "ServiceError",
     "SubscriptionRequested",
@@ -152,6 +157,20 @@ class MessengerApi(Protocol):
     async def apply_verification_uri(self, account: str, uri: str) -> list[DeviceView]: ...
 
     async def reset_session(self, account: str, jid: str, device_id: int) -> None: ...
+
+    async def join_room(self, account: str, room: str, nick: str | None = None) -> RoomView:
+        """Join (creating it members-only and non-anonymous if it does not exist)."""
+        ...
+
+    async def leave_room(self, account: str, room: str) -> None: ...
+
+    async def invite_to_room(self, account: str, room: str, jid: str) -> RoomView:
+        """Make `jid` a member and invite them."""
+        ...
+
+    async def remove_from_room(self, account: str, room: str, jid: str) -> RoomView: ...
+
+    def rooms(self, account: str) -> list[RoomView]: ...
 
     async def close(self) -> None: ...
 

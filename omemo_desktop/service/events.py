@@ -117,6 +117,13 @@ class RoomMembersChanged:
 
 
 @dataclass(frozen=True)
+class RoomInvitationReceived:
+    account: str
+    room: str
+    inviter: str
+
+
+@dataclass(frozen=True)
 class ErrorOccurred:
     account: str
     text: str
@@ -136,6 +143,7 @@ Event: TypeAlias = (
     | TrustChanged
     | DecryptionFailed
     | RoomMembersChanged
+    | RoomInvitationReceived
     | ErrorOccurred
 )
 

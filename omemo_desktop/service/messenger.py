@@ -44,6 +44,10 @@ from omemo_desktop.xmpp.errors import (
     XmppError,
     XmppRegistrationError,
 )
+from omemo_desktop.xmpp.muc import MucError
+from omemo_desktop.xmpp.muc import invite as muc_invite
+from omemo_desktop.xmpp.muc import leave as muc_leave
+from omemo_desktop.xmpp.muc import set_affiliation as muc_set_affiliation
 
 from .account import Account, bare, to_view
 from .accounts import AccountConfig, AccountRegistry
@@ -60,8 +64,9 @@ from .errors import (
 from .events import ConnectionStateChanged, EventBus
 from .omemo_account import OmemoAccount
 from .omemo_backends import BACKENDS
+from .rooms import Room
 from .verification import parse_verification_uri, verification_uri
-from .views import ContactView, DeviceView, MessageView
+from .views import ContactView, DeviceView, MessageView, RoomView
 
 log = logging.getLogger(__name__)
 MESSAGES = MessageRepository()
@@ -100,6 +105,13 @@ class Messenger:
     ) -> None:
         self.data_dir = data_dir
         self.ca_file = ca_file
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            raise ServiceError(
+                f"Cannot create the data folder {data_dir}: {exc.strerror}. Choose a folder you "
+                "can write to (--data-dir)."
+            ) from exc
         self._bus = bus or EventBus()
         self._registry = AccountRegistry(data_dir)
         self._secrets = secrets
@@ -156,6 +168,8 @@ class Messenger:
         self._accounts[jid] = account
         await self.on_account_ready(account, password, new=True)
         account.ready.set()
+        assert isinstance(account, OmemoAccount)
+        await account.autojoin()
 
     async def on_account_ready(self, account: Account, password: str, *, new: bool) -> None:
         """Set up OMEMO: identity from the keyring (created on first use), device, bundles."""
@@ -229,6 +243,8 @@ class Messenger:
             await acc.close()
             raise
         acc.ready.set()
+        assert isinstance(acc, OmemoAccount)
+        await acc.autojoin()
 
     def _account(self, jid: str) -> Account:
         try:
@@ -424,6 +440,62 @@ class Messenger:
             await self._omemo(account).reset_session(bare(jid), device_id)
         except (OmemoError, XmppError) as exc:
             raise ServiceError(f"Could not reset the session: {exc}") from exc
+
+    # ---- rooms ----------------------------------------------------------------------------
+
+    def _room_view(self, room: Room) -> RoomView:
+        return RoomView(
+            room.jid,
+            room.info.name,
+            room.nick,
+            tuple(sorted(room.members)),
+            room.info.omemo_capable,
+        )
+
+    async def join_room(self, account: str, room: str, nick: str | None = None) -> RoomView:
+        acc = self._omemo(account)
+        try:
+            joined = await acc.join_room(room, nick or account.split("@")[0])
+        except MucError as exc:
+            raise ServiceError(f"Could not join {room}: {exc}.") from exc
+        except XmppError as exc:
+            raise ServiceError(f"Could not join {room}: {exc}") from exc
+        return self._room_view(joined)
+
+    async def leave_room(self, account: str, room: str) -> None:
+        acc = self._omemo(account)
+        r = acc.rooms.pop(bare(room), None)
+        if r is not None and acc.client.connected:
+            muc_leave(acc.client, r.jid, r.nick)
+
+    async def invite_to_room(self, account: str, room: str, jid: str) -> RoomView:
+        acc = self._omemo(account)
+        r = acc.rooms.get(bare(room))
+        if r is None:
+            raise ServiceError(f"Join {room} first.")
+        try:
+            await muc_set_affiliation(acc.client, r.jid, bare(jid), "member")
+            muc_invite(acc.client, r.jid, bare(jid))
+        except XmppError as exc:
+            raise ServiceError(f"Could not invite {jid}: {exc}") from exc
+        r.members[bare(jid)] = "member"
+        return self._room_view(r)
+
+    async def remove_from_room(self, account: str, room: str, jid: str) -> RoomView:
+        acc = self._omemo(account)
+        r = acc.rooms.get(bare(room))
+        if r is None:
+            raise ServiceError(f"Join {room} first.")
+        try:
+            await muc_set_affiliation(acc.client, r.jid, bare(jid), "none")
+        except XmppError as exc:
+            raise ServiceError(f"Could not remove {jid}: {exc}") from exc
+        r.members.pop(bare(jid), None)
+        return self._room_view(r)
+
+    def rooms(self, account: str) -> list[RoomView]:
+        acc = self._accounts.get(account)
+        return [self._room_view(r) for r in acc.rooms.values()] if acc is not None else []
 
     async def close(self) -> None:
         for jid in list(self._accounts):

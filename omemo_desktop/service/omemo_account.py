@@ -10,6 +10,7 @@ exempt, as the XEP allows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import os
 import socket
@@ -46,8 +47,8 @@ from omemo_desktop.storage.model import (
 from omemo_desktop.storage.own_keys import OwnDeviceRepository
 from omemo_desktop.storage.sessions import SessionRepository
 from omemo_desktop.storage.trust import TrustRepository
+from omemo_desktop.xmpp import muc, pep
 from omemo_desktop.xmpp import omemo_xml as ox
-from omemo_desktop.xmpp import pep
 from omemo_desktop.xmpp.client import PepNotification
 from omemo_desktop.xmpp.errors import XmppError, XmppStanzaError
 from omemo_desktop.xmpp.stanzas import NS_EME, InboundMessage, OutboundMessage, build_message
@@ -55,6 +56,7 @@ from omemo_desktop.xmpp.stanzas import NS_EME, InboundMessage, OutboundMessage, 
 from .account import OUTBOX, UNDECRYPTABLE, Account, Opened, SendBlocked, bare
 from .events import DecryptionFailed, TrustChanged, TrustDecisionNeeded
 from .omemo_backends import BACKENDS, Backend
+from .rooms import MEMBER_AFFILIATIONS, Room
 from .views import DeviceView
 
 log = logging.getLogger(__name__)
@@ -383,25 +385,44 @@ class OmemoAccount(Account):
         if msg.encryption == Encryption.NONE:
             return (), msg.body, ()
         peer = msg.conversation
+        room = self.rooms.get(peer)
+        if room is not None and not room.info.omemo_capable:
+            raise SendBlocked(
+                f"OMEMO works only in members-only rooms where members can see each other's "
+                f"addresses; {peer} is not such a room. Ask its owner to change that, or send "
+                "unencrypted.",
+                OutboxState.FAILED,
+                0.0,
+            )
+        # XEP-0384 §5.8: in a room, every member's devices (offline members included).
+        if room is not None:
+            await self.refresh_members(peer)  # a removed member gets no keys from now on
+        people = [j for j in room.members if j != self.jid] if room is not None else [peer]
         try:
-            await self._ensure_devices(peer)
-            await self._ensure_devices(self.jid)
+            for jid in [*people, self.jid]:
+                await self._ensure_devices(jid)
         except XmppError as exc:
             raise SendBlocked(
                 f"Could not look up {peer}'s devices: {exc}", OutboxState.QUEUED, 10.0
             ) from exc
-        backend = await self._choose_backend(peer)
+        backend = await self._choose_backend_for(people)
         if backend is None:
             raise SendBlocked(
                 f"{peer} has no OMEMO devices, so the message cannot be encrypted. They may "
-                "use a client without OMEMO; you can send it unencrypted instead.",
+                "use a client without OMEMO; you can send it unencrypted instead."
+                if room is None
+                else f"No member of {peer} has OMEMO devices yet.",
                 OutboxState.FAILED,
                 0.0,
             )
         ns = backend.namespace
-        peer_ids = await self._active_ids(ns, peer)
+        targets: list[Target] = []
+        problems: list[str] = []
+        for jid in people:
+            found, trouble = await self._targets(backend, jid, await self._active_ids(ns, jid))
+            targets += found
+            problems += trouble
         own_ids = [d for d in await self._active_ids(ns, self.jid) if d != self.device_id]
-        targets, problems = await self._targets(backend, peer, peer_ids)
         own_targets, _ = await self._targets(backend, self.jid, own_ids)
         undecided: list[Target] = []
         trusted: list[Target] = []
@@ -428,12 +449,12 @@ class OmemoAccount(Account):
                 OutboxState.AWAITING_TRUST,
                 TRUST_WAIT,
             )
-        if not any(t.jid == peer for t in trusted):
+        if not any(t.jid in people for t in trusted):
             why = "; ".join(problems) if problems else "none of their devices is trusted"
             raise SendBlocked(f"The message was not sent: {why}.", OutboxState.FAILED, 0.0)
         sealed = backend.seal(
             msg.body, self.rnd, sender=self.jid, recipient=peer, now=int(msg.timestamp)
-        )
+        )  # the SCE <to/> is the room for group messages, the contact otherwise
         keys: list[ox.KeyXml] = []
         new_sessions: list[tuple[Namespace, str, int, bytes]] = []
         for t in trusted:
@@ -445,7 +466,7 @@ class OmemoAccount(Account):
                 continue
             keys.append(ox.KeyXml(t.jid, t.device_id, key.kex, key.data))
             new_sessions.append((ns, t.jid, t.device_id, backend.dump_session(session)))
-        if not any(k.jid == peer for k in keys):
+        if not any(k.jid in people for k in keys):
             raise SendBlocked(
                 f"The message was not sent: {'; '.join(problems)}.", OutboxState.FAILED, 0.0
             )
@@ -460,11 +481,14 @@ class OmemoAccount(Account):
         for ns, jid, device_id, blob in self._pending_sessions.pop(message_id, []):
             SESSIONS.save(conn, Session(ns, jid, device_id, blob, self.clock()))
 
-    async def _choose_backend(self, peer: str) -> Backend | None:
-        """omemo:2 for peers that announce it, legacy otherwise."""
-        for ns in (Namespace.OMEMO2, Namespace.LEGACY):
-            if await self._active_ids(ns, peer):
-                return BACKENDS[ns]
+    async def _choose_backend_for(self, people: list[str]) -> Backend | None:
+        """omemo:2 when everyone with OMEMO announces it, legacy otherwise."""
+        with_two = [j for j in people if await self._active_ids(Namespace.OMEMO2, j)]
+        with_legacy = [j for j in people if await self._active_ids(Namespace.LEGACY, j)]
+        if with_two and len(with_two) >= len(with_legacy):
+            return BACKENDS[Namespace.OMEMO2]
+        if with_legacy:
+            return BACKENDS[Namespace.LEGACY]
         return None
 
     async def _active_ids(self, ns: Namespace, jid: str) -> list[int]:
@@ -509,7 +533,20 @@ class OmemoAccount(Account):
         except ox.OmemoXmlError as exc:
             return self._notice(peer, 0, Encryption.NONE, f"the message was malformed ({exc})")
         backend = BACKENDS[Namespace(enc.namespace)]
-        sender = self.jid if outgoing else bare(m.sender)
+        room = self.rooms.get(peer) if m.type == "groupchat" else None
+        if room is not None:
+            nick = m.sender.split("/", 1)[1]
+            real = self.jid if outgoing else (m.muc_real_jid or room.real_jid(nick))
+            if real is None:
+                return self._notice(
+                    peer,
+                    enc.sid,
+                    backend.encryption,
+                    f"the room did not tell who {nick} is, so their keys cannot be found",
+                )
+            sender = real
+        else:
+            sender = self.jid if outgoing else bare(m.sender)
         mine = [k for k in enc.keys if k.rid == self.device_id and k.jid in (None, self.jid)]
         if sender == self.jid and enc.sid == self.device_id:
             return Opened(None)  # our own message reflected back
@@ -531,7 +568,13 @@ class OmemoAccount(Account):
             result = backend.decrypt_key(
                 self.identity, self._prekeys[ns], session, key.data, key.kex
             )
-            body = backend.open(enc.payload, enc.iv, result.key_material, sender=sender)
+            body = backend.open(
+                enc.payload,
+                enc.iv,
+                result.key_material,
+                sender=sender,
+                expected_to=peer if room is not None or outgoing else self.jid,
+            )
         except OmemoDuplicate:
             return Opened(None)  # seen before: ignored silently (XEP-0384)
         except OmemoError as exc:
@@ -587,6 +630,59 @@ class OmemoAccount(Account):
             "If this keeps happening, reset the session with that device."
         )
         return Opened(text, encryption, device_id or None, None, error=UNDECRYPTABLE)
+
+    # ---- rooms ----------------------------------------------------------------------------
+
+    async def join_room(self, room_jid: str, nick: str, *, name: str = "") -> Room:
+        room_jid = bare(room_jid)
+        # Registered before joining, so the occupants' presences (real JIDs) are tracked.
+        room = self.rooms.get(room_jid) or Room(
+            room_jid, nick, muc.RoomInfo(room_jid, False, False)
+        )
+        room.nick = nick
+        self.rooms[room_jid] = room
+        try:
+            created, own = await muc.join(self.client, room_jid, nick)
+        except XmppError:
+            if not room.joined or room.nick != nick:
+                self.rooms.pop(room_jid, None)
+            raise
+        if created:
+            await muc.configure_for_omemo(self.client, room_jid, name)
+        info = await muc.room_info(self.client, room_jid)
+        room.info, room.joined = info, True
+        room.members.update(await self._affiliated(room_jid))
+        if own.affiliation in MEMBER_AFFILIATIONS:
+            room.members[self.jid] = own.affiliation or "member"
+        with contextlib.suppress(XmppError):
+            await muc.publish_bookmark(
+                self.client, muc.Bookmark(room_jid, name or info.name, nick, True)
+            )
+        await self.catch_up_room(room_jid)
+        return room
+
+    async def _affiliated(self, room_jid: str) -> dict[str, str]:
+        try:
+            return await muc.affiliated(self.client, room_jid)
+        except XmppError as exc:
+            log.info("could not read the member lists of %s: %s", room_jid, exc)
+            return {}
+
+    async def refresh_members(self, room_jid: str) -> None:
+        """Re-read the affiliation lists (kept current from presence in between)."""
+        room = self.rooms[room_jid]
+        fresh = await self._affiliated(room_jid)
+        if fresh:
+            fresh.setdefault(self.jid, room.members.get(self.jid, "member"))
+            room.members = fresh
+
+    async def autojoin(self) -> None:
+        for b in await muc.bookmarks(self.client):
+            if b.autojoin and b.room not in self.rooms:
+                try:
+                    await self.join_room(b.room, b.nick or self.jid.split("@")[0])
+                except XmppError as exc:
+                    log.warning("could not rejoin %s: %s", b.room, exc)
 
     # ---- trust and devices (front-end calls) ----------------------------------------------
 

@@ -85,7 +85,13 @@ class Backend(Protocol):
     ) -> SealedPayload: ...
     def empty(self, rnd: RandomBytes) -> SealedPayload: ...
     def open(
-        self, payload: bytes | None, iv: bytes | None, km: bytes, *, sender: str
+        self,
+        payload: bytes | None,
+        iv: bytes | None,
+        km: bytes,
+        *,
+        sender: str,
+        expected_to: str | None = None,
     ) -> str | None: ...
 
 
@@ -173,7 +179,13 @@ class Omemo2Backend:
         return SealedPayload(None, None, two.EMPTY_KEY_MATERIAL)
 
     def open(
-        self, payload: bytes | None, iv: bytes | None, km: bytes, *, sender: str
+        self,
+        payload: bytes | None,
+        iv: bytes | None,
+        km: bytes,
+        *,
+        sender: str,
+        expected_to: str | None = None,
     ) -> str | None:
         if payload is None or two.is_empty(km):
             return None
@@ -181,6 +193,12 @@ class Omemo2Backend:
         if envelope.from_jid is not None and envelope.from_jid.split("/")[0].lower() != sender:
             raise MalformedMessage(
                 f"the encrypted envelope claims to be from {envelope.from_jid}, not {sender}"
+            )
+        # XEP-0420 <to/>: a group message turned private (or back) names the wrong recipient.
+        to = envelope.to_jid.split("/")[0].lower() if envelope.to_jid else None
+        if expected_to is not None and to is not None and to != expected_to:
+            raise MalformedMessage(
+                f"the message was written for {to} but arrived as a message for {expected_to}"
             )
         for el in envelope.content:
             if el.tag == f"{{{NS_CLIENT}}}body":
@@ -281,7 +299,13 @@ class LegacyBackend:
         return SealedPayload(None, iv, km)
 
     def open(
-        self, payload: bytes | None, iv: bytes | None, km: bytes, *, sender: str
+        self,
+        payload: bytes | None,
+        iv: bytes | None,
+        km: bytes,
+        *,
+        sender: str,
+        expected_to: str | None = None,
     ) -> str | None:
         if payload is None:
             return None

@@ -22,7 +22,7 @@ class Room:
     info: RoomInfo
     members: dict[str, str] = field(default_factory=dict)  # real JID -> affiliation
     occupants: dict[str, str] = field(default_factory=dict)  # nick -> real JID
-    joined: bool = True
+    joined: bool = False
 
     def apply_presence(self, p: PresenceUpdate) -> bool:
         """Track occupants and affiliation changes; True when the member list changed."""

@@ -46,3 +46,12 @@ class DeviceView:
     active: bool = True
     last_seen: float | None = None
     own: bool = False
+
+
+@dataclass(frozen=True)
+class RoomView:
+    jid: str
+    name: str
+    nick: str
+    members: tuple[str, ...]
+    omemo_capable: bool  # members-only and non-anonymous (XEP-0384 §5.8)

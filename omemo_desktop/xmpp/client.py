@@ -142,7 +142,7 @@ class XmppClient:
             # +notify features in entity caps make the server push these PEP nodes to us.
             self._x.register_plugin("xep_0115")
             for node in pep_nodes:
-                self._x["xep_0030"].add_feature(node + "+notify")
+                self._x.plugin["xep_0030"].add_feature(node + "+notify")
         self._pep_nodes = pep_nodes
         self._x.client_roster.auto_authorize = None  # type: ignore[assignment]  # None = ask
         self._x.client_roster.auto_subscribe = False
@@ -219,7 +219,7 @@ class XmppClient:
             x.add_event_handler(name, fn)
         if register:
             x.register_plugin("xep_0077")
-            x["xep_0077"].force_registration = True
+            x.plugin["xep_0077"].force_registration = True
             x.add_event_handler("register", self._make_register_handler(settle))
         try:
             self._wanted = True

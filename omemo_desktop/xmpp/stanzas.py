@@ -23,6 +23,7 @@ NS_DELAY: Final = "urn:xmpp:delay"  # XEP-0203
 NS_OMEMO2: Final = "urn:xmpp:omemo:2"
 NS_LEGACY: Final = "eu.siacs.conversations.axolotl"
 NS_OOB: Final = "jabber:x:oob"  # XEP-0066
+NS_MUC_USER: Final = "http://jabber.org/protocol/muc#user"  # XEP-0045
 CHAT_STATES: Final = ("active", "composing", "paused", "inactive", "gone")
 
 
@@ -52,6 +53,8 @@ class InboundMessage:
     replace_id: str | None = None
     encrypted: ET.Element | None = field(default=None, compare=False, repr=False)
     oob_url: str | None = None
+    muc_real_jid: str | None = None  # from <x xmlns=muc#user><item jid=.../> (archives)
+    invite_room: str | None = None  # an invitation (XEP-0045 mediated or XEP-0249 direct)
 
 
 def _parse_time(stamp: str | None) -> float | None:
@@ -100,6 +103,14 @@ def parse_message(
     if encrypted is None:
         encrypted = child(NS_LEGACY, "encrypted")
     oob = xml.find(f"{q(NS_OOB, 'x')}/{q(NS_OOB, 'url')}")
+    muc_item = xml.find(f"{q(NS_MUC_USER, 'x')}/{q(NS_MUC_USER, 'item')}")
+    real = muc_item.get("jid") if muc_item is not None else None
+    invite_room = None
+    if xml.find(f"{q(NS_MUC_USER, 'x')}/{q(NS_MUC_USER, 'invite')}") is not None:
+        invite_room = xml.get("from", "").split("/")[0]
+    direct = xml.find(q("jabber:x:conference", "x"))
+    if direct is not None and direct.get("jid"):
+        invite_room = direct.get("jid", "").split("/")[0]
     return InboundMessage(
         sender=xml.get("from", ""),
         recipient=xml.get("to", ""),
@@ -119,6 +130,10 @@ def parse_message(
         replace_id=replace.get("id") if replace is not None else None,
         encrypted=encrypted,
         oob_url=oob.text if oob is not None else None,
+        invite_room=invite_room.lower() if invite_room else None,
+        muc_real_jid=real.split("/")[0].lower()
+        if real and xml.get("type") == "groupchat"
+        else None,
     )
 
 

@@ -1,0 +1,117 @@
+"""OMEMO in a members-only, non-anonymous room with three of our clients (in-process)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import pytest
+
+from omemo_desktop.service.api import Event, MessageReceived
+from omemo_desktop.service.messenger import Messenger
+from omemo_desktop.storage.secrets import SecretStore
+from tests.helpers.memory_keyring import MemoryKeyring
+from tests.helpers.prosody import ProsodyServer
+
+ROOM = "omemo-room@conference.localhost"
+
+
+class Client:
+    def __init__(self, messenger: Messenger, jid: str) -> None:
+        self.m, self.jid = messenger, jid
+        self.inbox: asyncio.Queue[MessageReceived] = asyncio.Queue()
+        messenger.events.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        if isinstance(event, MessageReceived):
+            self.inbox.put_nowait(event)
+
+    async def next_body(self, timeout: float = 15) -> tuple[str, str]:
+        event = await asyncio.wait_for(self.inbox.get(), timeout)
+        return event.message.body, event.message.encryption
+
+
+@pytest.fixture
+async def clients(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[Callable[[str], object]]:
+    made: list[Messenger] = []
+    keyring = MemoryKeyring()
+
+    async def make(name: str) -> Client:
+        if not (tmp_path / name).exists():
+            prosody.register(name, "pw")
+        m = Messenger(
+            data_dir=tmp_path / name,
+            ca_file=prosody.ca_file,
+            secrets=SecretStore(keyring),
+        )
+        made.append(m)
+        jid = f"{name}@localhost"
+        client = Client(m, jid)  # subscribed first: a rejoin delivers history during connect
+        if jid in m.accounts():
+            await m.connect(jid)
+        else:
+            await m.add_account(jid, "pw", server=prosody.address)
+        await m.set_trust_policy(jid, "blind")
+        return client
+
+    yield make  # type: ignore[misc]
+    for m in made:
+        await m.close()
+
+
+async def test_room_messages_reach_every_member_and_removed_members_stop_getting_keys(
+    clients: Callable[[str], object],
+) -> None:
+    alice: Client = await clients("alice")  # type: ignore[misc]
+    bob: Client = await clients("bob")  # type: ignore[misc]
+    carol: Client = await clients("carol")  # type: ignore[misc]
+
+    view = await alice.m.join_room(alice.jid, ROOM)
+    assert view.omemo_capable, "a room we create is members-only and non-anonymous"
+    for other in (bob, carol):
+        await alice.m.invite_to_room(alice.jid, ROOM, other.jid)
+        joined = await other.m.join_room(other.jid, ROOM)
+        assert joined.omemo_capable
+
+    await alice.m.send_message(alice.jid, ROOM, "hello room")
+    assert await bob.next_body() == ("hello room", "omemo2")
+    assert await carol.next_body() == ("hello room", "omemo2")
+
+    await bob.m.send_message(bob.jid, ROOM, "hi from bob")
+    assert await alice.next_body() == ("hi from bob", "omemo2")
+    assert await carol.next_body() == ("hi from bob", "omemo2")
+
+    # Carol is removed: from the next message on, nothing is encrypted for her.
+    await alice.m.remove_from_room(alice.jid, ROOM, carol.jid)
+    sent = await alice.m.send_message(alice.jid, ROOM, "carol is gone")
+    assert await bob.next_body() == ("carol is gone", "omemo2")
+    acc = alice.m._omemo(alice.jid)
+    recipients = await acc.db.run(
+        lambda c: c.execute(
+            "SELECT DISTINCT jid FROM message_recipients WHERE message_id = ?", (int(sent.id),)
+        ).fetchall()
+    )
+    assert {r[0] for r in recipients} == {bob.jid}
+
+
+async def test_offline_member_reads_room_messages_after_coming_back(
+    clients: Callable[[str], object],
+) -> None:
+    alice: Client = await clients("alice")  # type: ignore[misc]
+    bob: Client = await clients("bob")  # type: ignore[misc]
+    await alice.m.join_room(alice.jid, ROOM)
+    await alice.m.invite_to_room(alice.jid, ROOM, bob.jid)
+    await bob.m.join_room(bob.jid, ROOM)
+    await alice.m.send_message(alice.jid, ROOM, "first")
+    assert await bob.next_body() == ("first", "omemo2")
+
+    await bob.m.close()  # bob goes offline; he is still a member
+    await asyncio.sleep(0.5)
+    for text in ("while you were away 1", "while you were away 2"):
+        await alice.m.send_message(alice.jid, ROOM, text)
+    await asyncio.sleep(1.0)
+
+    bob = await clients("bob")  # type: ignore[misc]  # back: rejoins from the bookmark
+    got = [await bob.next_body(), await bob.next_body()]
+    assert got == [("while you were away 1", "omemo2"), ("while you were away 2", "omemo2")]
