@@ -12,6 +12,7 @@ from omemo_desktop.service.api import Event, MessageReceived
 from omemo_desktop.service.messenger import Messenger
 from omemo_desktop.storage.secrets import SecretStore
 from tests.helpers.memory_keyring import MemoryKeyring
+from tests.helpers.omemo_bot import OmemoBot
 from tests.helpers.prosody import ProsodyServer
 
 ROOM = "omemo-room@conference.localhost"
@@ -115,3 +116,36 @@ async def test_offline_member_reads_room_messages_after_coming_back(
     bob = await clients("bob")  # type: ignore[misc]  # back: rejoins from the bookmark
     got = [await bob.next_body(), await bob.next_body()]
     assert got == [("while you were away 1", "omemo2"), ("while you were away 2", "omemo2")]
+
+
+async def test_room_with_a_reference_library_peer(
+    clients: Callable[[str], object], prosody: ProsodyServer
+) -> None:
+    """Alice and Bob (ours) and a slixmpp-omemo peer (legacy) in one room, messages every way."""
+    alice: Client = await clients("alice")  # type: ignore[misc]
+    bob: Client = await clients("bob")  # type: ignore[misc]
+    prosody.register("ref", "pw")
+    ref = OmemoBot("ref@localhost", "pw", str(prosody.ca_file))
+    host, port = prosody.address.split(":")
+    await ref.start((host, int(port)))
+    try:
+        await alice.m.join_room(alice.jid, ROOM)
+        for jid in (bob.jid, "ref@localhost"):
+            await alice.m.invite_to_room(alice.jid, ROOM, jid)
+        await bob.m.join_room(bob.jid, ROOM)
+        await ref.join_room(ROOM, "ref")
+
+        # The reference peer speaks legacy only, so the room falls back to legacy for everyone.
+        await alice.m.send_message(alice.jid, ROOM, "hello all three")
+        assert await bob.next_body() == ("hello all three", "legacy")
+        assert await asyncio.wait_for(ref.inbox.get(), 20) == (ROOM, "hello all three")
+
+        await ref.send_encrypted(ROOM, "hi from the reference", {alice.jid, bob.jid})
+        assert await alice.next_body() == ("hi from the reference", "legacy")
+        assert await bob.next_body() == ("hi from the reference", "legacy")
+
+        await bob.m.send_message(bob.jid, ROOM, "bob here")
+        assert await alice.next_body() == ("bob here", "legacy")
+        assert await asyncio.wait_for(ref.inbox.get(), 20) == (ROOM, "bob here")
+    finally:
+        await ref.stop()
