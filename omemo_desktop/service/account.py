@@ -18,7 +18,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import partial
 
 from omemo_desktop.storage import Database, DuplicateMessage, MessageRepository
@@ -101,6 +101,7 @@ def to_view(
         error=m.error,
         edited=edited,
         notice=m.error == UNDECRYPTABLE,
+        sender=m.sender,
     )
 
 
@@ -304,7 +305,7 @@ class Account:
             if m.stanza_id and not m.archived:  # live messages move the archive cursor too
                 CURSORS.set(conn, archive, m.stanza_id, self.clock())
             try:
-                return MESSAGES.add(conn, new)
+                return MESSAGES.add(conn, _in_arrival_order(conn, new, m.timestamp))
             except DuplicateMessage:
                 return None
 
@@ -570,6 +571,17 @@ class Opened:
     error: str | None = None  # set for notices (e.g. "undecryptable")
     persist: Callable[[sqlite3.Connection], None] | None = None
     followups: tuple[Callable[[], Awaitable[None]], ...] = ()
+
+
+def _in_arrival_order(conn: sqlite3.Connection, new: NewMessage, stamp: float | None) -> NewMessage:
+    """Archive and offline stamps (XEP-0203) have whole seconds only; such a message must not
+    sort before one stored earlier within that same second (history is ordered by time)."""
+    if stamp is None or stamp != int(stamp):
+        return new
+    latest = MESSAGES.newest(conn, new.conversation, 1)
+    if latest and stamp <= latest[0].timestamp < stamp + 1:
+        return replace(new, timestamp=latest[0].timestamp)
+    return new
 
 
 def _seen_before(

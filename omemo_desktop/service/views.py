@@ -21,6 +21,7 @@ class MessageView:
     edited: bool = False
     notice: bool = False  # a system notice (decryption failure etc.), not a user message
     encrypted_for: tuple[int, ...] = ()
+    sender: str | None = None  # full JID; in a room "room@service/nick" (who wrote it)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,8 @@ from omemo_desktop.service.api import (
     MessageStateChanged,
     MessageStored,
     PresenceChanged,
+    RoomInvitationReceived,
+    RoomMembersChanged,
     RosterChanged,
     SubscriptionRequested,
     TrustChanged,
@@ -47,6 +49,8 @@ class EventBridge(QObject):
     trust_changed = Signal(object)
     decryption_failed = Signal(object)
     error_occurred = Signal(object)
+    room_members_changed = Signal(object)
+    room_invitation_received = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -64,6 +68,8 @@ class EventBridge(QObject):
             TrustChanged: self.trust_changed,
             DecryptionFailed: self.decryption_failed,
             ErrorOccurred: self.error_occurred,
+            RoomMembersChanged: self.room_members_changed,
+            RoomInvitationReceived: self.room_invitation_received,
         }
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_bus_event)
 

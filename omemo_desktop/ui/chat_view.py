@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import replace
 
-from PySide6.QtCore import QPoint, Qt, Signal
+from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
     QFrame,
@@ -21,7 +21,7 @@ from PySide6.QtWidgets import (
 
 from omemo_desktop.service.api import MessageView
 
-from . import icons
+from . import colors, icons
 from .qt_compat import emit
 
 TICKS = {
@@ -54,6 +54,14 @@ def day_text(day: dt.date, today: dt.date | None = None) -> str:
     return day.strftime("%d %B %Y").lstrip("0")
 
 
+def sender_nick(message: MessageView) -> str:
+    """Who wrote a group message: the nick of room@service/nick (or the JID as given)."""
+    sender = message.sender or ""
+    if "/" in sender:
+        return sender.split("/", 1)[1]
+    return sender or "Someone"
+
+
 def lock_trust(message: MessageView) -> str:
     if message.encryption == "none":
         return "none"
@@ -64,9 +72,12 @@ class MessageBubble(QFrame):
     retry_requested = Signal(str)
     info_requested = Signal(object)
 
-    def __init__(self, message: MessageView, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, message: MessageView, parent: QWidget | None = None, sender_name: str = ""
+    ) -> None:
         super().__init__(parent)
         self.message = message
+        self.sender_name = sender_name  # in a room: the writer's nick, colored per XEP-0392
         outgoing = message.direction == "out"
         self.setObjectName("bubbleOut" if outgoing else "bubbleIn")
         self.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)
@@ -76,6 +87,16 @@ class MessageBubble(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         layout.setSpacing(2)
+        self.sender_label: QLabel | None = None
+        if sender_name:
+            self.sender_label = QLabel(sender_name, self)
+            self.sender_label.setObjectName("senderName")
+            self.sender_label.setTextFormat(Qt.TextFormat.PlainText)
+            font = self.sender_label.font()
+            font.setBold(True)
+            self.sender_label.setFont(font)
+            self.color_sender()
+            layout.addWidget(self.sender_label)
         self.body = QLabel(self)
         self.body.setObjectName("messageBody")
         self.body.setWordWrap(True)
@@ -149,8 +170,14 @@ class MessageBubble(QFrame):
         if failed:
             reason = message.error or "The server did not accept it."
             self.error.setText(f"Not sent: {reason}")
-        summary = f"{'You' if outgoing else message.peer}: {message.body}. {lock_text}."
+        who = "You" if outgoing else (self.sender_name or message.peer)
+        summary = f"{who}: {message.body}. {lock_text}."
         self.setAccessibleName(summary)
+
+    def color_sender(self) -> None:
+        if self.sender_label is not None:
+            color = colors.text_color(self.sender_name, self.palette())
+            self.sender_label.setStyleSheet(f"color: {color.name()};")
 
     def fit(self, max_width: int) -> None:
         """Wrap only when the text is wider than the bubble may be (labels wrap early)."""
@@ -158,6 +185,8 @@ class MessageBubble(QFrame):
         metrics = self.body.fontMetrics()
         lines = self.body.text().splitlines() or [""]
         natural = max(metrics.horizontalAdvance(line) for line in lines) + 4
+        if self.sender_label is not None:
+            natural = max(natural, self.sender_label.sizeHint().width())
         self.body.setMinimumWidth(min(natural, max_width - 24))
 
     def _on_self_context_menu(self, pos: QPoint) -> None:
@@ -233,6 +262,9 @@ class ChatView(QScrollArea):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.peer = ""
+        self._applying = False
+        self.group = False  # a room: incoming bubbles name their writer
+        self._last_sender: str | None = None
         self.bubbles: dict[str, MessageBubble] = {}
         self.notices: list[DecryptionNotice] = []
         self._last_day: dt.date | None = None
@@ -253,8 +285,25 @@ class ChatView(QScrollArea):
         self.bubbles.clear()
         self.notices.clear()
         self._last_day = None
+        self._last_sender = None
+
+    def changeEvent(self, event: QEvent) -> None:
+        # The system switched light/dark: recompute the tinted bubbles, nick colors, locks.
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and not self._applying:
+            self.apply_palette()
+            for bubble in self.bubbles.values():
+                bubble.color_sender()
+                bubble.update_message(bubble.message)
 
     def apply_palette(self) -> None:
+        self._applying = True
+        try:
+            self._apply_palette()
+        finally:
+            self._applying = False
+
+    def _apply_palette(self) -> None:
         pal = self.palette()
         base = pal.color(QPalette.ColorRole.Base)
         highlight = pal.color(QPalette.ColorRole.Highlight)
@@ -271,8 +320,11 @@ class ChatView(QScrollArea):
             "QLabel#daySeparator { padding: 6px; font-weight: 600; }"
         )
 
-    def set_conversation(self, peer: str, messages: list[MessageView]) -> None:
+    def set_conversation(
+        self, peer: str, messages: list[MessageView], *, group: bool = False
+    ) -> None:
         self.peer = peer
+        self.group = group
         self._reset_content()
         for message in sorted(messages, key=lambda m: m.timestamp):
             self.add_message(message)
@@ -282,6 +334,7 @@ class ChatView(QScrollArea):
         day = dt.datetime.fromtimestamp(timestamp).date()
         if day != self._last_day:
             self._last_day = day
+            self._last_sender = None
             label = QLabel(day_text(day))
             label.setObjectName("daySeparator")
             label.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -308,7 +361,15 @@ class ChatView(QScrollArea):
         if message.notice:
             self.add_notice(message.sender_device, message.body, at=None)
             return
-        bubble = MessageBubble(message)
+        sender_name = ""
+        if self.group and message.direction == "in":
+            nick = sender_nick(message)
+            if nick != self._last_sender:  # a run of messages by one member is named once
+                sender_name = nick
+            self._last_sender = nick
+        elif message.direction == "out":
+            self._last_sender = None
+        bubble = MessageBubble(message, sender_name=sender_name)
         bubble.retry_requested.connect(self.retry_requested)
         bubble.info_requested.connect(self.info_requested)
         self.bubbles[message.id] = bubble

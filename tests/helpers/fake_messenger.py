@@ -19,6 +19,8 @@ from omemo_desktop.service.api import (
     MessageStateChanged,
     MessageStored,
     MessageView,
+    RoomMembersChanged,
+    RoomView,
     RosterChanged,
     ServiceError,
     TrustChanged,
@@ -47,6 +49,9 @@ class FakeMessenger:
         self.fingerprints: dict[str, str] = {}
         self.fail: dict[str, BaseException] = {}  # method name -> error to raise
         self.gate: asyncio.Event | None = None  # when set, add_account waits for it
+        self.room_map: dict[tuple[str, str], RoomView] = {}  # joined rooms
+        self.existing_rooms: dict[str, RoomView] = {}  # rooms on the "server", not joined yet
+        self.removed_devices: list[tuple[str, int]] = []
         self._counter = 0
 
     # -- helpers for tests ------------------------------------------------------------
@@ -70,6 +75,10 @@ class FakeMessenger:
 
     def set_devices(self, account: str, jid: str, devices: list[DeviceView]) -> None:
         self.device_map[(account, jid)] = devices
+
+    def add_room(self, account: str, room: RoomView) -> None:
+        """A room the account has already joined (as after autojoin from bookmarks)."""
+        self.room_map[(account, room.jid)] = room
 
     def _record(self, name: str, *args: Any, **kwargs: Any) -> None:
         self.calls.append(Call(name, args, kwargs))
@@ -229,6 +238,60 @@ class FakeMessenger:
 
     async def reset_session(self, account: str, jid: str, device_id: int) -> None:
         self._record("reset_session", account, jid, device_id)
+
+    async def remove_device(self, account: str, device_id: int) -> None:
+        self._record("remove_device", account, device_id)
+        self.removed_devices.append((account, device_id))
+        self.device_map[(account, account)] = [
+            d for d in self.device_map.get((account, account), []) if d.device_id != device_id
+        ]
+
+    async def set_trust_policy(self, account: str, policy: str) -> None:
+        self._record("set_trust_policy", account, policy)
+
+    def connection_state(self, account: str) -> str:
+        return "connected"
+
+    # -- rooms ------------------------------------------------------------------------
+    async def join_room(self, account: str, room: str, nick: str | None = None) -> RoomView:
+        if self.gate is not None:
+            await self.gate.wait()
+        self._record("join_room", account, room, nick)
+        nick = nick or account.split("@")[0]
+        known = self.existing_rooms.get(room)
+        if known is not None:
+            view = replace(known, nick=nick, members=tuple(sorted({*known.members, account})))
+        else:  # created: members-only and non-anonymous, we are its owner
+            view = RoomView(room, room.split("@")[0], nick, (account,), True)
+        self.room_map[(account, room)] = view
+        return view
+
+    async def leave_room(self, account: str, room: str) -> None:
+        self._record("leave_room", account, room)
+        self.room_map.pop((account, room), None)
+
+    async def invite_to_room(self, account: str, room: str, jid: str) -> RoomView:
+        self._record("invite_to_room", account, room, jid)
+        view = self.room_map.get((account, room))
+        if view is None:
+            raise ServiceError(f"Join {room} first.")
+        view = replace(view, members=tuple(sorted({*view.members, jid})))
+        self.room_map[(account, room)] = view
+        self.emit(RoomMembersChanged(account, room, view.members))
+        return view
+
+    async def remove_from_room(self, account: str, room: str, jid: str) -> RoomView:
+        self._record("remove_from_room", account, room, jid)
+        view = self.room_map.get((account, room))
+        if view is None:
+            raise ServiceError(f"Join {room} first.")
+        view = replace(view, members=tuple(m for m in view.members if m != jid))
+        self.room_map[(account, room)] = view
+        self.emit(RoomMembersChanged(account, room, view.members))
+        return view
+
+    def rooms(self, account: str) -> list[RoomView]:
+        return [v for (acc, _), v in self.room_map.items() if acc == account]
 
     async def close(self) -> None:
         self._record("close")
