@@ -102,9 +102,14 @@ class OmemoBot(ClientXMPP):  # type: ignore[misc]
         if decrypted["body"]:
             self.inbox.put_nowait((stanza["from"].bare, decrypted["body"]))
 
-    async def join_room(self, room: str, nick: str) -> None:
+    async def join_room(self, room: str, nick: str, *, create: bool = False) -> None:
+        """Join; with `create`, a new room is unlocked with the server's default settings."""
         self.nicks[room] = nick
-        await self.plugin["xep_0045"].join_muc_wait(JID(room), nick, maxstanzas=0, timeout=20)
+        muc = self.plugin["xep_0045"]
+        await muc.join_muc_wait(JID(room), nick, maxstanzas=0, timeout=20)
+        if create:
+            form = self.plugin["xep_0004"].make_form(ftype="submit")  # an instant room
+            await muc.set_room_config(JID(room), form)
 
     async def send_encrypted(self, to: str, body: str, members: set[str] | None = None) -> None:
         """1:1 when `members` is None, else a groupchat message encrypted for those members."""

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from omemo_desktop.service.api import Event, MessageReceived
+from omemo_desktop.service.api import Event, MessageReceived, MessageStateChanged
 from omemo_desktop.service.messenger import Messenger
 from omemo_desktop.storage.secrets import SecretStore
 from tests.helpers.memory_keyring import MemoryKeyring
@@ -147,5 +147,35 @@ async def test_room_with_a_reference_library_peer(
         await bob.m.send_message(bob.jid, ROOM, "bob here")
         assert await alice.next_body() == ("bob here", "legacy")
         assert await asyncio.wait_for(ref.inbox.get(), 20) == (ROOM, "bob here")
+    finally:
+        await ref.stop()
+
+
+async def test_open_room_explains_why_omemo_is_unavailable(
+    clients: Callable[[str], object], prosody: ProsodyServer
+) -> None:
+    """A room created elsewhere with the server's defaults (open, semi-anonymous)."""
+    prosody.register("ref", "pw")
+    ref = OmemoBot("ref@localhost", "pw", str(prosody.ca_file))
+    host, port = prosody.address.split(":")
+    await ref.start((host, int(port)))
+    try:
+        await ref.join_room("open-room@conference.localhost", "ref", create=True)
+        alice: Client = await clients("alice")  # type: ignore[misc]
+        failed: asyncio.Queue[MessageStateChanged] = asyncio.Queue()
+        alice.m.events.subscribe(
+            lambda e: (
+                failed.put_nowait(e)
+                if isinstance(e, MessageStateChanged) and e.state == "failed"
+                else None
+            )
+        )
+        view = await alice.m.join_room(alice.jid, "open-room@conference.localhost")
+        assert not view.omemo_capable
+        sent = await alice.m.send_message(alice.jid, view.jid, "secret?")
+        event = await asyncio.wait_for(failed.get(), 15)
+        assert event.message_id == sent.id
+        assert event.error is not None and "members-only" in event.error
+        assert ref.inbox.empty()  # nothing went out, not even in plaintext
     finally:
         await ref.stop()
