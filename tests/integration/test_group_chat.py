@@ -38,11 +38,15 @@ async def clients(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[Calla
     made: list[Messenger] = []
     keyring = MemoryKeyring()
 
-    async def make(name: str) -> Client:
-        if not (tmp_path / name).exists():
+    registered: set[str] = set()
+
+    async def make(name: str, device: str = "") -> Client:
+        """`device` names a further device (its own data folder) of the same account."""
+        if name not in registered:
             prosody.register(name, "pw")
+            registered.add(name)
         m = Messenger(
-            data_dir=tmp_path / name,
+            data_dir=tmp_path / (name + device),
             ca_file=prosody.ca_file,
             secrets=SecretStore(keyring),
         )
@@ -179,3 +183,20 @@ async def test_open_room_explains_why_omemo_is_unavailable(
         assert ref.inbox.empty()  # nothing went out, not even in plaintext
     finally:
         await ref.stop()
+
+
+async def test_bookmarks_bring_a_second_device_into_the_room(
+    clients: Callable[..., object],
+) -> None:
+    alice: Client = await clients("alice")  # type: ignore[misc]
+    bob: Client = await clients("bob")  # type: ignore[misc]
+    await alice.m.join_room(alice.jid, ROOM)
+    await alice.m.invite_to_room(alice.jid, ROOM, bob.jid)
+    await bob.m.join_room(bob.jid, ROOM)
+
+    # Alice's laptop has never joined: the XEP-0402 bookmark makes it join on connect.
+    laptop: Client = await clients("alice", "-laptop")  # type: ignore[misc]
+    assert [r.jid for r in laptop.m.rooms(laptop.jid)] == [ROOM]
+    await bob.m.send_message(bob.jid, ROOM, "both of alice's devices read this")
+    assert await alice.next_body() == ("both of alice's devices read this", "omemo2")
+    assert await laptop.next_body() == ("both of alice's devices read this", "omemo2")
