@@ -8,7 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from omemo_desktop.service.api import Event, MessageReceived, MessageStateChanged
+from omemo_desktop.service.api import (
+    Event,
+    MessageReceived,
+    MessageStateChanged,
+    TrustDecisionNeeded,
+)
 from omemo_desktop.service.messenger import Messenger
 from omemo_desktop.storage.secrets import SecretStore
 from tests.helpers.memory_keyring import MemoryKeyring
@@ -200,3 +205,30 @@ async def test_bookmarks_bring_a_second_device_into_the_room(
     await bob.m.send_message(bob.jid, ROOM, "both of alice's devices read this")
     assert await alice.next_body() == ("both of alice's devices read this", "omemo2")
     assert await laptop.next_body() == ("both of alice's devices read this", "omemo2")
+
+
+async def test_room_send_waits_for_trust_in_every_members_devices(
+    clients: Callable[..., object],
+) -> None:
+    alice: Client = await clients("alice")  # type: ignore[misc]
+    bob: Client = await clients("bob")  # type: ignore[misc]
+    carol: Client = await clients("carol")  # type: ignore[misc]
+    await alice.m.set_trust_policy(alice.jid, "manual")
+    asked: asyncio.Queue[TrustDecisionNeeded] = asyncio.Queue()
+    alice.m.events.subscribe(
+        lambda e: asked.put_nowait(e) if isinstance(e, TrustDecisionNeeded) else None
+    )
+    await alice.m.join_room(alice.jid, ROOM)
+    for other in (bob, carol):
+        await alice.m.invite_to_room(alice.jid, ROOM, other.jid)
+        await other.m.join_room(other.jid, ROOM)
+
+    await alice.m.send_message(alice.jid, ROOM, "only once you trust us")
+    need = await asyncio.wait_for(asked.get(), 15)
+    assert need.peer == ROOM
+    assert {d.jid for d in need.devices} == {bob.jid, carol.jid}
+    assert bob.inbox.empty() and carol.inbox.empty()  # nothing sent before the decision
+    for d in need.devices:
+        await alice.m.set_trust(alice.jid, d.jid, d.device_id, "trusted")
+    assert await bob.next_body() == ("only once you trust us", "omemo2")
+    assert await carol.next_body() == ("only once you trust us", "omemo2")
