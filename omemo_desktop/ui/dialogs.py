@@ -285,9 +285,10 @@ class DeviceDecisionRow(QFrame):
         self.device = device
         self.setFrameShape(QFrame.Shape.StyledPanel)
         layout = QVBoxLayout(self)
+        owner = f"{device.jid} · " if device.jid and device.jid != peer else ""  # room member
         title = QLabel(
-            f"<b>{device_title(device)}</b> · {NAMESPACE_NAMES.get(device.namespace, '')}"
-            f" · {last_seen_text(device.last_seen)}"
+            f"<b>{owner}{device_title(device)}</b> · "
+            f"{NAMESPACE_NAMES.get(device.namespace, '')} · {last_seen_text(device.last_seen)}"
         )
         layout.addWidget(title)
         self.fingerprint = FingerprintView(device.fingerprint, self)
@@ -335,17 +336,36 @@ class TrustDialog(QDialog):
         devices: tuple[DeviceView, ...],
         key_changed: bool,
         parent: QWidget | None = None,
+        *,
+        room_name: str | None = None,
     ) -> None:
         super().__init__(parent)
         self.messenger, self.runner = messenger, runner
         self.account, self.peer = account, peer
         self.key_changed = key_changed
-        self.setWindowTitle(f"New devices of {peer}")
-        self.setAccessibleName(f"Trust decisions for {peer}")
+        self.room_name = room_name
+        where = f"members of {room_name}" if room_name else peer
+        self.setWindowTitle(f"New devices of {where}")
+        self.setAccessibleName(f"Trust decisions for {where}")
         self.setMinimumWidth(520)
         layout = QVBoxLayout(self)
         self.banner = Banner(self)
-        if key_changed:
+        if room_name and key_changed:
+            self.banner.show_text(
+                "danger",
+                f"⚠ The security key of a member of {room_name} has changed. This happens "
+                "when they set up the app again, but it can also mean someone is intercepting "
+                "the group's messages. Compare fingerprints with them before you trust the new "
+                "key. Your message to the group waits until you decide.",
+            )
+        elif room_name:
+            self.banner.show_text(
+                "warning",
+                f"Members of {room_name} have devices you have not decided about. A group "
+                "message is encrypted only for devices you trust, so it waits until you "
+                "decide. Compare fingerprints if you can; trust only devices you recognise.",
+            )
+        elif key_changed:
             self.banner.show_text(
                 "danger",
                 f"⚠ The security key of {peer} has changed. This happens when they set up "

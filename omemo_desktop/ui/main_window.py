@@ -41,6 +41,9 @@ from omemo_desktop.service.api import (
     MessageView,
     MessengerApi,
     PresenceChanged,
+    RoomInvitationReceived,
+    RoomMembersChanged,
+    RoomView,
     RosterChanged,
     SubscriptionRequested,
     TrustChanged,
@@ -65,6 +68,18 @@ from .dialogs import (
 )
 from .pages import ContactPage, OwnDevicesPage
 from .qt_compat import emit
+from .rooms import (
+    InvitationDialog,
+    InviteDialog,
+    JoinRoomDialog,
+    ParticipantsPanel,
+    RoomSettingsDialog,
+    local_room_name,
+    nick_of,
+    omemo_unavailable_text,
+    room_status,
+    room_title,
+)
 from .tasks import TaskRunner
 from .widgets import Banner
 
@@ -115,6 +130,8 @@ class MainWindow(QMainWindow):
         self.pending_notices: dict[Key, list[tuple[int, str, float]]] = {}
         self.trust_dialogs: dict[Key, TrustDialog] = {}
         self.subscription_dialogs: dict[Key, SubscriptionDialog] = {}
+        self.rooms: dict[str, dict[str, RoomView]] = {}  # account -> room JID -> room
+        self.invitation_dialogs: dict[Key, InvitationDialog] = {}
         self.tray: QSystemTrayIcon | None = None
         runner.on_unhandled_error = self.show_error
         self.setWindowTitle("omemo-desktop")
@@ -159,6 +176,16 @@ class MainWindow(QMainWindow):
             "Write a message", "Ctrl+L", lambda: self.composer.setFocus()
         )
         self.next_tab_action = self._action("Chats / contacts", "Ctrl+T", self._toggle_tab)
+        self.join_room_action = self._action(
+            "&Join or create a group chat…", "Ctrl+J", self.open_join_room
+        )
+        self.invite_action = self._action(
+            "&Invite to this group chat…", "Ctrl+Shift+I", self.open_invite
+        )
+        self.room_settings_action = self._action(
+            "Group chat &settings…", "Ctrl+Shift+G", self.open_room_settings
+        )
+        self.members_action = self._action("Show &members", "Ctrl+Shift+M", self._toggle_members)
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.add_account_action, self.settings_action])
@@ -166,6 +193,15 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         contacts = menu.addMenu("&Contacts")
         contacts.addActions([self.add_contact_action, self.contact_info_action, self.search_action])
+        groups = menu.addMenu("&Group chats")
+        groups.addActions(
+            [
+                self.join_room_action,
+                self.invite_action,
+                self.members_action,
+                self.room_settings_action,
+            ]
+        )
         security = menu.addMenu("&Security")
         security.addActions([self.own_devices_action, self.verify_uri_action])
 
@@ -205,12 +241,21 @@ class MainWindow(QMainWindow):
         self.contact_list = self._make_list("Contacts")
         self.tabs.addTab(self.chat_list, "Chats")
         self.tabs.addTab(self.contact_list, "Contacts")
+        self.room_list = self._make_list("Group chats")
+        self.tabs.addTab(self.room_list, "Groups")
         side_layout.addWidget(self.tabs, 1)
+        buttons_row = QHBoxLayout()
         self.add_contact_button = QPushButton("Add contact…")
         self.add_contact_button.setAccessibleName("Add contact")
         self.add_contact_button.setToolTip("Ctrl+N")
         self.add_contact_button.clicked.connect(self.open_add_contact)
-        side_layout.addWidget(self.add_contact_button)
+        buttons_row.addWidget(self.add_contact_button)
+        self.join_room_button = QPushButton("Group chat…")
+        self.join_room_button.setAccessibleName("Join or create a group chat")
+        self.join_room_button.setToolTip("Join or create a group chat (Ctrl+J)")
+        self.join_room_button.clicked.connect(self.open_join_room)
+        buttons_row.addWidget(self.join_room_button)
+        side_layout.addLayout(buttons_row)
         side.setMinimumWidth(240)
         splitter.addWidget(side)
 
@@ -284,6 +329,20 @@ class MainWindow(QMainWindow):
         self.details_button.setToolTip("Devices, fingerprints and trust (Ctrl+I)")
         self.details_button.clicked.connect(self.open_contact_page)
         head.addWidget(self.details_button)
+        self.members_button = QToolButton()
+        self.members_button.setText("Members")
+        self.members_button.setCheckable(True)
+        self.members_button.setChecked(True)
+        self.members_button.setAccessibleName("Show the members of this group chat")
+        self.members_button.setToolTip("Members and the trust of their devices (Ctrl+Shift+M)")
+        self.members_button.toggled.connect(self._on_members_button_toggled)
+        head.addWidget(self.members_button)
+        self.room_settings_button = QToolButton()
+        self.room_settings_button.setText("Settings")
+        self.room_settings_button.setAccessibleName("Group chat settings")
+        self.room_settings_button.setToolTip("Name, encryption, leave (Ctrl+Shift+G)")
+        self.room_settings_button.clicked.connect(self.open_room_settings)
+        head.addWidget(self.room_settings_button)
         layout.addLayout(head)
         line = QFrame()
         line.setFrameShape(QFrame.Shape.HLine)
@@ -293,7 +352,19 @@ class MainWindow(QMainWindow):
         self.chat.retry_requested.connect(self._on_chat_retry_requested)
         self.chat.repair_requested.connect(self._on_chat_repair_requested)
         self.chat.info_requested.connect(self._on_chat_info_requested)
-        layout.addWidget(self.chat, 1)
+        middle = QSplitter(Qt.Orientation.Horizontal)
+        middle.setChildrenCollapsible(False)
+        middle.addWidget(self.chat)
+        self.participants = ParticipantsPanel()
+        self.participants.details_requested.connect(self.open_member_page)
+        self.participants.invite_requested.connect(self.open_invite)
+        self.participants.remove_requested.connect(self._on_participants_remove_requested)
+        self.participants.hide()
+        middle.addWidget(self.participants)
+        middle.setStretchFactor(0, 1)
+        middle.setStretchFactor(1, 0)
+        middle.setSizes([520, 250])
+        layout.addWidget(middle, 1)
         self.chat_banner = Banner()
         layout.addWidget(self.chat_banner)
         self.edit_banner = QLabel("Editing your last message — Esc cancels")
@@ -342,6 +413,8 @@ class MainWindow(QMainWindow):
         b.trust_changed.connect(self._on_bridge_trust_changed)
         b.decryption_failed.connect(self._on_bridge_decryption_failed)
         b.error_occurred.connect(self._on_bridge_error_occurred)
+        b.room_members_changed.connect(self._on_bridge_room_members_changed)
+        b.room_invitation_received.connect(self._on_bridge_room_invitation_received)
         self._set_ready(True)
         self.statusBar().clearMessage()
         self.reload_accounts()
@@ -377,6 +450,9 @@ class MainWindow(QMainWindow):
             self.encrypt.setdefault(key, c.encryption != "plain")
             if c.unread:
                 self.unread[key] = c.unread
+        self.rooms[account] = {r.jid: r for r in self.messenger.rooms(account)}
+        for r in self.rooms[account].values():
+            self.encrypt[(account, r.jid)] = r.omemo_capable
         self._update_connection_label()
         self._refresh_lists()
         self._show_welcome("Pick a conversation or a contact on the left.", False)
@@ -389,8 +465,11 @@ class MainWindow(QMainWindow):
             self.own_devices_action,
             self.verify_uri_action,
             self.contact_info_action,
+            self.join_room_action,
         ):
             action.setEnabled(has_account)
+        self.join_room_button.setEnabled(has_account)
+        self._update_room_actions()
         self.add_account_action.setEnabled(ready)
         self.add_account_button.setEnabled(ready)
         self.add_contact_button.setEnabled(has_account)
@@ -406,21 +485,31 @@ class MainWindow(QMainWindow):
     def _contact(self, jid: str, account: str | None = None) -> ContactView | None:
         return self.contacts.get(account or self.account or "", {}).get(jid)
 
+    def _room(self, jid: str, account: str | None = None) -> RoomView | None:
+        return self.rooms.get(account or self.account or "", {}).get(jid)
+
+    def _title(self, jid: str, account: str | None = None) -> str:
+        """What a conversation is called: the room's name, the contact's, or the JID."""
+        account = account or self.account or ""
+        room = self._room(jid, account)
+        if room is not None:
+            return room_title(room, local_room_name(self.settings, account, jid))
+        return display_name(self._contact(jid, account), jid)
+
     def _refresh_lists(self) -> None:
         account = self.account
         if account is None:
             self.chat_list.clear()
             self.contact_list.clear()
+            self.room_list.clear()
             return
         needle = self.filter.text().strip().lower()
         contacts = self.contacts.get(account, {})
+        rooms = self.rooms.get(account, {})
         known = set(contacts) | {p for (a, p) in self.activity if a == account}
 
         def matches(jid: str) -> bool:
-            c = contacts.get(jid)
-            return (
-                not needle or needle in jid.lower() or (c is not None and needle in c.name.lower())
-            )
+            return not needle or needle in jid.lower() or needle in self._title(jid).lower()
 
         chats = sorted(
             (
@@ -436,6 +525,8 @@ class MainWindow(QMainWindow):
             key=lambda j: (not contacts[j].available, display_name(contacts[j], j).lower()),
         )
         self._fill(self.contact_list, account, roster, conversations=False)
+        joined = sorted((j for j in rooms if matches(j)), key=lambda j: self._title(j).lower())
+        self._fill(self.room_list, account, joined, conversations=False)
         self._update_unread_total()
 
     def _fill(
@@ -445,18 +536,22 @@ class MainWindow(QMainWindow):
         widget.clear()
         for jid in jids:
             contact = self._contact(jid, account)
-            name = display_name(contact, jid)
+            room = self._room(jid, account)
+            name = self._title(jid, account)
             unread = self.unread.get((account, jid), 0)
             presence = icons.presence_color(contact.available, contact.show) if contact else None
             icon = QIcon(icons.avatar_pixmap(jid, name, 36, presence=presence, unread=unread))
-            second = (
-                self.preview.get((account, jid), "")
-                if conversations
-                else (presence_text(contact) if contact else "Not in your contacts")
+            state = (
+                room_status(room)
+                if room is not None
+                else presence_text(contact)
+                if contact
+                else "Not in your contacts"
             )
+            second = self.preview.get((account, jid), "") if conversations else state
             item = QListWidgetItem(icon, f"{name}\n{second}" if second else name)
             item.setData(Qt.ItemDataRole.UserRole, jid)
-            access = f"{name}, {presence_text(contact) if contact else ''}"
+            access = f"{name}, {state}"
             if unread:
                 access += f", {unread} unread"
                 font = item.font()
@@ -484,7 +579,7 @@ class MainWindow(QMainWindow):
         self.open_chat(str(item.data(Qt.ItemDataRole.UserRole)))
 
     def _toggle_tab(self) -> None:
-        self.tabs.setCurrentIndex(1 - self.tabs.currentIndex())
+        self.tabs.setCurrentIndex((self.tabs.currentIndex() + 1) % self.tabs.count())
 
     def _on_account_box_index_changed(self, index: int) -> None:
         jid = self.account_box.itemData(index)
@@ -505,14 +600,17 @@ class MainWindow(QMainWindow):
         key = (account, peer)
         self.unread.pop(key, None)
         self.activity.setdefault(key, 0.0)
-        contact = self._contact(peer)
-        self.peer_avatar.setPixmap(icons.avatar_pixmap(peer, display_name(contact, peer), 40))
-        self.peer_name.setText(display_name(contact, peer))
+        room = self._room(peer)
+        title = self._title(peer)
+        self.peer_avatar.setPixmap(icons.avatar_pixmap(peer, title, 40))
+        self.peer_avatar.setAccessibleName("Group chat picture" if room else "Contact picture")
+        self.peer_name.setText(title)
         self.peer_name.setToolTip(peer)
         self._update_peer_status()
         self._update_encryption_button()
         self.chat_banner.clear()
-        self.chat.set_conversation(peer, [])
+        self._show_room_parts(room)
+        self.chat.set_conversation(peer, [], group=room is not None)
         self.stack.setCurrentWidget(self.chat_page)
         self.composer.setFocus()
         self._refresh_lists()
@@ -525,7 +623,7 @@ class MainWindow(QMainWindow):
     def _on_history(self, account: str, peer: str, messages: list[MessageView]) -> None:
         if (account, peer) != (self.account, self.peer):
             return
-        self.chat.set_conversation(peer, messages)
+        self.chat.set_conversation(peer, messages, group=self._room(peer) is not None)
         real = [m for m in messages if not m.notice]
         if real:
             last = real[-1]
@@ -555,7 +653,10 @@ class MainWindow(QMainWindow):
 
     def _update_peer_status(self, typing: bool = False) -> None:
         contact = self._contact(self.peer or "")
-        if typing:
+        room = self._room(self.peer or "")
+        if room is not None:
+            self.peer_status.setText(room_status(room))
+        elif typing:
             self.peer_status.setText("typing…")
         elif contact is not None:
             self.peer_status.setText(presence_text(contact))
@@ -566,6 +667,19 @@ class MainWindow(QMainWindow):
         if self.account is None or self.peer is None:
             return
         key = (self.account, self.peer)
+        room = self._room(self.peer)
+        if room is not None and not room.omemo_capable:
+            # Not a choice here: the service refuses OMEMO in such a room; say why.
+            self.encryption_button.blockSignals(True)
+            self.encryption_button.setChecked(False)
+            self.encryption_button.blockSignals(False)
+            self.encryption_button.setEnabled(False)
+            self.encryption_button.setText("Not encrypted")
+            self.encryption_button.setIcon(QIcon(icons.lock_pixmap("none", 16)))
+            self.encryption_button.setToolTip(omemo_unavailable_text(room))
+            self.encryption_button.setAccessibleName("Not encrypted: OMEMO is unavailable here")
+            return
+        self.encryption_button.setEnabled(True)
         on = self.encrypt.get(key, self.settings.value("default_encryption", "omemo") == "omemo")
         self.encryption_button.blockSignals(True)
         self.encryption_button.setChecked(on)
@@ -741,12 +855,15 @@ class MainWindow(QMainWindow):
     def _notify(self, account: str, message: MessageView) -> None:
         if self.tray is None or not _bool(self.settings.value("notifications", True)):
             return
-        name = display_name(self._contact(message.peer, account), message.peer)
+        name = self._title(message.peer, account)
         body = (
             message.body
             if _bool(self.settings.value("notification_previews", False))
             else "New message"
         )
+        if self._room(message.peer, account) is not None:
+            body = f"{nick_of(message.sender)}: {body}"
+
         self.tray.showMessage(name, body, icons.app_icon(), 5000)
 
     def _on_bridge_message_stored(self, event: MessageStored) -> None:
@@ -820,6 +937,7 @@ class MainWindow(QMainWindow):
             return
         if dialog is not None:
             dialog.close()
+        room = self._room(event.peer, event.account)
         dialog = TrustDialog(
             self.messenger,
             self.runner,
@@ -828,6 +946,7 @@ class MainWindow(QMainWindow):
             event.devices,
             event.key_changed,
             self,
+            room_name=self._title(event.peer, event.account) if room is not None else None,
         )
         self.trust_dialogs[key] = dialog
         dialog.finished.connect(lambda _r: self.trust_dialogs.pop(key, None))
@@ -836,6 +955,9 @@ class MainWindow(QMainWindow):
 
     def _on_bridge_trust_changed(self, event: TrustChanged) -> None:
         log.debug("trust of %s/%s is now %s", event.peer, event.device_id, event.trust)
+        room = self._room(self.peer or "", event.account)
+        if room is not None and event.peer in room.members and self.participants.isVisible():
+            self.participants.refresh_trust()
 
     def _on_bridge_decryption_failed(self, event: DecryptionFailed) -> None:
         key = (event.account, event.peer)
@@ -852,6 +974,181 @@ class MainWindow(QMainWindow):
 
     def _on_bridge_error_occurred(self, event: ErrorOccurred) -> None:
         self.show_error(event.text)
+
+    # ----------------------------------------------------------------- group chats
+
+    def _show_room_parts(self, room: RoomView | None) -> None:
+        """Switch the chat header between a contact and a room (members, settings)."""
+        is_room = room is not None
+        self.details_button.setVisible(not is_room)
+        self.members_button.setVisible(is_room)
+        self.room_settings_button.setVisible(is_room)
+        self.participants.setVisible(is_room and self.members_button.isChecked())
+        if room is not None and self.messenger is not None and self.account is not None:
+            self._show_participants(room)
+            if not room.omemo_capable:
+                self.chat_banner.show_text("warning", omemo_unavailable_text(room))
+        self._update_room_actions()
+
+    def _show_participants(self, room: RoomView) -> None:
+        if self.messenger is None or self.account is None:
+            return
+        names = {jid: c.name for jid, c in self.contacts.get(self.account, {}).items() if c.name}
+        self.participants.show_room(self.messenger, self.runner, self.account, room, names)
+
+    def _update_room_actions(self) -> None:
+        in_room = self.account is not None and self._room(self.peer or "") is not None
+        for action in (self.invite_action, self.room_settings_action, self.members_action):
+            action.setEnabled(in_room)
+        self.contact_info_action.setEnabled(self.account is not None and not in_room)
+
+    def _toggle_members(self) -> None:
+        if self._room(self.peer or "") is not None:
+            self.members_button.toggle()
+
+    def _on_members_button_toggled(self, on: bool) -> None:
+        self.participants.setVisible(on and self._room(self.peer or "") is not None)
+
+    def _store_room(self, account: str, room: RoomView) -> None:
+        self.rooms.setdefault(account, {})[room.jid] = room
+        if not room.omemo_capable:
+            self.encrypt[(account, room.jid)] = False
+        else:
+            self.encrypt.setdefault((account, room.jid), True)
+        if account == self.account:
+            self._refresh_lists()
+            if room.jid == self.peer:
+                self._update_peer_status()
+                self._update_encryption_button()
+                self._show_participants(room)
+
+    def open_join_room(self, room: str = "") -> JoinRoomDialog | None:
+        if self.messenger is None or self.account is None:
+            return None
+        account = self.account
+        dialog = JoinRoomDialog(self.messenger, self.runner, account, room or "", self)
+        dialog.joined.connect(lambda r: self._store_room(account, r))
+        dialog.accepted.connect(
+            lambda: (
+                self._open_room(account, dialog.result_room.jid)
+                if dialog.result_room is not None
+                else None
+            )
+        )
+        dialog.open()
+        return dialog
+
+    def _open_room(self, account: str, room: str) -> None:
+        if account != self.account:
+            self.reload_accounts(select=account)
+        self.tabs.setCurrentWidget(self.room_list)
+        self.open_chat(room)
+
+    def open_invite(self) -> InviteDialog | None:
+        room = self._room(self.peer or "")
+        if self.messenger is None or self.account is None or room is None:
+            return None
+        account = self.account
+        contacts = list(self.contacts.get(account, {}).values())
+        dialog = InviteDialog(self.messenger, self.runner, account, room, contacts, self)
+        dialog.invited.connect(lambda r: self._store_room(account, r))
+        dialog.open()
+        return dialog
+
+    def open_room_settings(self) -> RoomSettingsDialog | None:
+        room = self._room(self.peer or "")
+        if self.messenger is None or self.account is None or room is None:
+            return None
+        account = self.account
+        dialog = RoomSettingsDialog(self.messenger, self.runner, self.settings, account, room, self)
+        dialog.renamed.connect(lambda _jid, _name: self._on_room_renamed())
+        dialog.left.connect(lambda jid: self._on_room_left(account, jid))
+        dialog.open()
+        return dialog
+
+    def _on_room_renamed(self) -> None:
+        self._refresh_lists()
+        if self.peer is not None:
+            self.peer_name.setText(self._title(self.peer))
+
+    def _on_room_left(self, account: str, room: str) -> None:
+        self.rooms.get(account, {}).pop(room, None)
+        self.activity.pop((account, room), None)
+        self.unread.pop((account, room), None)
+        if (account, room) == (self.account, self.peer):
+            self.peer = None
+            self.participants.hide()
+            self._show_welcome("You left the group chat.", False)
+        self._refresh_lists()
+        self._update_room_actions()
+
+    def open_member_page(self, jid: str) -> ContactPage | None:
+        """A room member's devices with trust switches: the same page as for a contact."""
+        if self.messenger is None or self.account is None:
+            return None
+        contact = self._contact(jid) or ContactView(jid=jid, name="", subscription="none")
+        page = ContactPage(
+            self.messenger,
+            self.runner,
+            self.account,
+            contact,
+            self.encrypt.get((self.account, jid), True),
+            self,
+        )
+        page.encryption_toggled.connect(lambda j, mode: self.set_encryption(j, mode == "omemo"))
+        page.finished.connect(lambda _r: self.participants.refresh_trust())
+        page.open()
+        return page
+
+    def _on_participants_remove_requested(self, jid: str) -> None:
+        room = self._room(self.peer or "")
+        if self.messenger is None or self.account is None or room is None:
+            return
+        account = self.account
+        self.runner.run(
+            self.messenger.remove_from_room(account, room.jid, jid),
+            on_result=lambda r: self._store_room(account, r),
+            on_error=lambda text, _e: self.chat_banner.show_text(
+                "danger", f"{jid} was not removed: {text}"
+            ),
+        )
+
+    def _on_bridge_room_members_changed(self, event: RoomMembersChanged) -> None:
+        room = self._room(event.room, event.account)
+        if room is not None:
+            self._store_room(event.account, replace(room, members=event.members))
+
+    def _on_bridge_room_invitation_received(self, event: RoomInvitationReceived) -> None:
+        key = (event.account, event.room)
+        if key in self.invitation_dialogs or self._room(event.room, event.account):
+            return
+        dialog = InvitationDialog(event.account, event.room, event.inviter, self)
+        self.invitation_dialogs[key] = dialog
+
+        def answered(room: str, answer: str) -> None:
+            if answer != "join" or self.messenger is None:
+                return
+            self.runner.run(
+                self.messenger.join_room(event.account, room),
+                on_result=lambda r: self._on_invitation_joined(event.account, r),
+                on_error=lambda text, _e: self.show_error(f"Could not join {room}: {text}"),
+            )
+
+        dialog.answered.connect(answered)
+        dialog.finished.connect(lambda _r: self.invitation_dialogs.pop(key, None))
+        dialog.show()
+        dialog.raise_()
+        if not self.isActiveWindow() and self.tray is not None:
+            self.tray.showMessage(
+                "Group chat invitation",
+                f"{event.inviter} invites you to {event.room}",
+                icons.app_icon(),
+                5000,
+            )
+
+    def _on_invitation_joined(self, account: str, room: RoomView) -> None:
+        self._store_room(account, room)
+        self._open_room(account, room.jid)
 
     # ----------------------------------------------------------------- dialogs
 
