@@ -34,6 +34,7 @@ from omemo_desktop.service.api import (  # noqa: E402
     DecryptionFailed,
     DeviceView,
     MessageView,
+    RoomView,
     TrustDecisionNeeded,
 )
 from omemo_desktop.ui.main_window import MainWindow  # noqa: E402
@@ -43,6 +44,7 @@ from tests.helpers.fake_messenger import FakeMessenger  # noqa: E402
 OUT = ROOT / "docs" / "screenshots"
 ME = "alice@example.org"
 BOB = "bob@example.org"
+ROOM = "band@conference.example.org"
 
 
 def at(days_ago: int, hour: int, minute: int) -> float:
@@ -146,7 +148,56 @@ def sample_messenger() -> FakeMessenger:
                 encrypted_for=(4242, 31337, 2002),
             )
         )
+    add_room(fake, phone, laptop)
     return fake
+
+
+def add_room(fake: FakeMessenger, phone: DeviceView, laptop: DeviceView) -> None:
+    """A members-only room with three other members, one of them with an undecided device."""
+    members = (ME, BOB, "carol@example.org", "erin@example.net", "grace@example.com")
+    fake.add_room(ME, RoomView(ROOM, "The Band", "alice", members, True))
+    fake.set_devices(
+        ME,
+        "carol@example.org",
+        [DeviceView("carol@example.org", 5150, "5d" * 32, "omemo2", "verified", "Carol's phone")],
+    )
+    fake.set_devices(
+        ME,
+        "erin@example.net",
+        [
+            DeviceView("erin@example.net", 8080, "e1" * 32, "both", "trusted", "Dino"),
+            DeviceView("erin@example.net", 9090, "9e" * 32, "omemo2", "distrusted", "Old PC"),
+        ],
+    )
+    fake.set_devices(
+        ME,
+        "grace@example.com",
+        [DeviceView("grace@example.com", 3003, "a7" * 32, "legacy", "undecided", "Monal")],
+    )
+    lines = [
+        ("r1", "bob", "Rehearsal moved to Thursday, same time.", at(0, 10, 2)),
+        ("r2", "bob", "Studio B this time, the big one.", at(0, 10, 3)),
+        ("r3", "carol", "Works for me! I'll bring the new strings.", at(0, 10, 11)),
+        ("r4", "", "Great, I'll book the van.", at(0, 10, 15)),
+        ("r5", "erin", "Running late, start without me!", at(0, 10, 32)),
+        ("r6", "grace", "Hi all, thanks for the invite!", at(0, 10, 40)),
+    ]
+    for mid, nick, body, ts in lines:
+        fake.add_message(
+            MessageView(
+                mid,
+                ME,
+                ROOM,
+                "out" if not nick else "in",
+                body,
+                ts,
+                "omemo2",
+                sender_device=4242,
+                trust="untrusted" if nick == "grace" else "verified" if nick else "trusted",
+                state="read" if not nick else "received",
+                sender=f"{ROOM}/{nick}" if nick else ME,
+            )
+        )
 
 
 def save(widget: QWidget, name: str) -> None:
@@ -218,6 +269,21 @@ def main() -> int:
     settle(0.3)
     save(contact, "contact-devices")
     contact.close()
+
+    window.open_chat(ROOM)
+    settle(0.3)
+    save(window, "group-chat")
+    join = window.open_join_room()
+    assert join is not None
+    lobby = "lobby@conference.example.org"
+    fake.existing_rooms[lobby] = RoomView(lobby, "Lobby", "", (BOB,), False)
+    join.room.setText(lobby)
+    join.ok.click()  # an open room: the dialog stays and says why OMEMO is unavailable
+    settle(0.3)
+    join.adjustSize()
+    settle()
+    save(join, "join-group-chat")
+    join.close()
 
     add = window.open_add_account()
     assert add is not None

@@ -627,8 +627,7 @@ class MainWindow(QMainWindow):
         real = [m for m in messages if not m.notice]
         if real:
             last = real[-1]
-            prefix = "You: " if last.direction == "out" else ""
-            self.preview[(account, peer)] = (prefix + last.body.replace("\n", " "))[:60]
+            self.preview[(account, peer)] = self._preview_text(account, last)
             self.activity[(account, peer)] = max(
                 self.activity.get((account, peer), 0), last.timestamp
             )
@@ -807,8 +806,7 @@ class MainWindow(QMainWindow):
     ) -> None:
         key = (account, peer)
         self.activity[key] = message.timestamp
-        prefix = "You: " if message.direction == "out" else ""
-        self.preview[key] = (prefix + message.body.replace("\n", " "))[:60]
+        self.preview[key] = self._preview_text(account, message)
         if message.encryption != "none":
             self.encryption_in_use[key] = message.encryption
         if count_unread:
@@ -817,6 +815,15 @@ class MainWindow(QMainWindow):
             self._refresh_lists()
         else:
             self._update_unread_total()
+
+    def _preview_text(self, account: str, message: MessageView) -> str:
+        if message.direction == "out":
+            prefix = "You: "
+        elif self._room(message.peer, account) is not None:
+            prefix = f"{nick_of(message.sender)}: "  # in a room, say who wrote it
+        else:
+            prefix = ""
+        return (prefix + message.body.replace("\n", " "))[:60]
 
     def _is_open(self, account: str, peer: str) -> bool:
         return (account, peer) == (self.account, self.peer) and self.stack.currentWidget() is (
