@@ -101,6 +101,8 @@ class OmemoAccount(Account):
         self._fetched: set[tuple[Namespace, str]] = set()
         self._pending_sessions: dict[int, list[tuple[Namespace, str, int, bytes]]] = {}
         self.blind_once: set[int] = set()
+        # labelsig of each listed omemo:2 device, checked against its key before display
+        self._labelsigs: dict[tuple[str, int], str | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
         self.label = f"omemo-desktop on {socket.gethostname()}"[:50]
 
@@ -275,6 +277,8 @@ class OmemoAccount(Account):
         self, ns: Namespace, jid: str, listed: list[ox.DeviceEntry]
     ) -> None:
         entries = {d.id: d.label for d in listed}
+        if ns == Namespace.OMEMO2:
+            self._labelsigs.update({(jid, d.id): d.labelsig for d in listed})
         if jid == self.jid:
             entries.pop(self.device_id, None)
         await self.db.transaction(
@@ -709,7 +713,7 @@ class OmemoAccount(Account):
                     continue
                 t = targets[0]
                 state = await self._trust_of(jid, t.identity)
-                label = d.label
+                label = self._verified_label(ns, t, d.label)
                 view = DeviceView(
                     jid=jid,
                     device_id=d.device_id,
@@ -724,6 +728,14 @@ class OmemoAccount(Account):
                     view = DeviceView(**{**merged[d.device_id].__dict__, "namespace": "both"})
                 merged[d.device_id] = view
         return sorted(merged.values(), key=lambda v: v.device_id)
+
+    def _verified_label(self, ns: Namespace, t: Target, label: str | None) -> str | None:
+        """A label is shown only with a labelsig made by the device's own identity key
+        (legacy lists carry no signatures, so their labels are never shown)."""
+        if ns != Namespace.OMEMO2 or label is None:
+            return None
+        ed_key = t.session.peer_identity if t.session is not None else t.bundle.ik
+        return labels.verified_label(label, self._labelsigs.get((t.jid, t.device_id)), ed_key)
 
     async def set_trust(
         self, jid: str, device_id: int, state: TrustState, method: TrustMethod
