@@ -503,6 +503,9 @@ class XmppClient:
                 return
             event = xml.find(q(NS_PUBSUB_EVENT, "event"))
             if event is not None:
+                if "/" in sender:  # PEP services send from a bare JID; a client cannot
+                    log.warning("ignored a PEP event sent by the client %s", sender)
+                    return
                 items = event.find(q(NS_PUBSUB_EVENT, "items"))
                 if items is not None:
                     self.inbound.put_nowait(
