@@ -734,7 +734,8 @@ class OmemoAccount(Account):
         (legacy lists carry no signatures, so their labels are never shown)."""
         if ns != Namespace.OMEMO2 or label is None:
             return None
-        ed_key = t.session.peer_identity if t.session is not None else t.bundle.ik
+        source: Any = t.session if t.session is not None else t.bundle
+        ed_key = source.peer_identity if t.session is not None else source.ik
         return labels.verified_label(label, self._labelsigs.get((t.jid, t.device_id)), ed_key)
 
     async def set_trust(
