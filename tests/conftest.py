@@ -14,7 +14,7 @@ os.environ.setdefault("QT_API", "pyside6")
 # Unit tests never touch the user's keyring; integration tests start a real one explicitly.
 os.environ["PYTHON_KEYRING_BACKEND"] = "tests.helpers.memory_keyring.MemoryKeyring"
 
-FOLDER_MARKERS = ("unit", "interop", "integration", "gui", "fuzz")
+FOLDER_MARKERS = ("unit", "interop", "integration", "gui", "fuzz", "reliability")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
