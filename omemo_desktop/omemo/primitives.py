@@ -21,14 +21,24 @@ from .errors import AuthenticationFailed, BadSignature, InvalidKey
 
 P: Final = 2**255 - 19
 ZERO_SALT: Final = b"\x00" * 32
+_SHA256: Final = hashes.SHA256()
 
 
 def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
     """RFC 5869 HKDF-SHA-256 (an empty salt means 32 zero bytes, as in the RFC).
 
-    Written on the stdlib's one-shot ``hmac.digest`` (OpenSSL underneath): the same result as
-    ``cryptography``'s HKDF, several times faster for the short outputs the ratchet needs.
+    ``cryptography``'s one-call HKDF (Rust): measured faster than chaining the stdlib's
+    ``hmac.digest`` for every length the protocols use (32/64/80 bytes: 2.4/2.7/3.0 µs vs
+    3.1/4.8/6.5 µs; benchmarks/), and it is on the per-message path three times.
     """
+    if not 0 < length <= 255 * 32:
+        raise ValueError("HKDF-SHA-256 output length must be 1..8160 bytes")
+    return HKDF(_SHA256, length, salt or ZERO_SALT, info).derive(ikm)
+
+
+def hkdf_sha256_reference(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
+    """An independent HKDF on the stdlib's ``hmac.digest``, kept to cross-check
+    :func:`hkdf_sha256` in tests."""
     if not 0 < length <= 255 * 32:
         raise ValueError("HKDF-SHA-256 output length must be 1..8160 bytes")
     prk = _stdlib_hmac.digest(salt or ZERO_SALT, ikm, "sha256")
@@ -40,11 +50,6 @@ def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
         out += block
         counter += 1
     return out[:length]
-
-
-def hkdf_sha256_reference(ikm: bytes, salt: bytes, info: bytes, length: int) -> bytes:
-    """``cryptography``'s HKDF, kept to cross-check :func:`hkdf_sha256` in tests."""
-    return HKDF(algorithm=hashes.SHA256(), length=length, salt=salt, info=info).derive(ikm)
 
 
 def hmac_sha256(key: bytes, data: bytes) -> bytes:
@@ -144,7 +149,7 @@ def ed_to_mont(ed_public: bytes) -> bytes:
     y = int.from_bytes(ed_public, "little") & ((1 << 255) - 1)
     if y >= P or y == 1:
         raise InvalidKey("invalid Ed25519 public key")
-    u = (1 + y) * pow(1 - y, P - 2, P) % P
+    u = (1 + y) * pow(1 - y, -1, P) % P  # extended Euclid: ~7x faster than y^(p-2)
     return u.to_bytes(32, "little")
 
 
@@ -155,7 +160,7 @@ def mont_to_ed(mont_public: bytes, sign_bit: int = 0) -> bytes:
     u = int.from_bytes(mont_public, "little") & ((1 << 255) - 1)
     if u >= P or u == P - 1:
         raise InvalidKey("invalid X25519 public key")
-    y = (u - 1) * pow(u + 1, P - 2, P) % P
+    y = (u - 1) * pow(u + 1, -1, P) % P
     out = bytearray(y.to_bytes(32, "little"))
     out[31] |= (sign_bit & 1) << 7
     return bytes(out)
