@@ -26,10 +26,11 @@ run: $(VENV)/.installed-run
 
 ## Install everything the tests need, then lint, type-check and run the whole suite.
 test: $(VENV)/.installed-test
-	$(VENV)/bin/ruff check omemo_desktop tests benchmarks scripts
-	$(VENV)/bin/ruff format --check omemo_desktop tests benchmarks scripts
+	$(VENV)/bin/ruff check omemo_desktop tests benchmarks scripts packaging
+	$(VENV)/bin/ruff format --check omemo_desktop tests benchmarks scripts packaging
 	$(VENV)/bin/mypy omemo_desktop/omemo omemo_desktop/storage omemo_desktop/service omemo_desktop/xmpp
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q -p no:cacheprovider
+	bash packaging/check_deb.sh
 
 ## A throw-away local server with two accounts and two app windows logged into them.
 demo: $(VENV)/.installed-test
@@ -39,8 +40,12 @@ demo: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks
 
+## The Debian package in dist/ (DEB_COMPRESSION=xz for the smallest file); see packaging/README.md.
+deb: $(VENV)/.installed-test
+	bash packaging/build_deb.sh dist
+
 lint:
-	$(VENV)/bin/ruff check omemo_desktop tests benchmarks scripts
+	$(VENV)/bin/ruff check omemo_desktop tests benchmarks scripts packaging
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info

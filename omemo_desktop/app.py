@@ -20,6 +20,18 @@ DATA_DIR_ENV = "OMEMO_DESKTOP_DATA_DIR"
 CA_FILE_ENV = "OMEMO_DESKTOP_CA_FILE"
 
 
+def app_version() -> str:
+    """The installed distribution's version (bundled builds ship its metadata)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("omemo-desktop")
+    except PackageNotFoundError:
+        from omemo_desktop import __version__
+
+        return __version__
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="omemo-desktop", description="A desktop XMPP messenger with OMEMO encryption."
@@ -40,6 +52,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="show the main window, process events and exit 0 (no network)",
     )
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING, ERROR")
+    parser.add_argument("--version", action="version", version=f"omemo-desktop {app_version()}")
     parser.add_argument("uri", nargs="?", help="an xmpp: URI to open (a chat or a verification)")
     return parser.parse_args(argv)
 
