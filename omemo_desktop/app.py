@@ -94,6 +94,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setApplicationName("omemo-desktop")
     app.setOrganizationName("omemo-desktop")
     app.setDesktopFileName("omemo-desktop")
+    from omemo_desktop.ui.theme import SystemTheme
+
+    SystemTheme(app)  # light or dark, as the system is (parented to the app: lives as long)
     loop = qasync.QEventLoop(app)
     asyncio.set_event_loop(loop)
     runner = TaskRunner(loop)

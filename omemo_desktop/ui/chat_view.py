@@ -8,6 +8,7 @@ from dataclasses import replace
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette, QResizeEvent
 from PySide6.QtWidgets import (
+    QApplication,
     QFrame,
     QHBoxLayout,
     QLabel,
@@ -176,7 +177,7 @@ class MessageBubble(QFrame):
 
     def color_sender(self) -> None:
         if self.sender_label is not None:
-            color = colors.text_color(self.sender_name, self.palette())
+            color = colors.text_color(self.sender_name)  # against the application's palette
             self.sender_label.setStyleSheet(f"color: {color.name()};")
 
     def fit(self, max_width: int) -> None:
@@ -290,11 +291,18 @@ class ChatView(QScrollArea):
     def changeEvent(self, event: QEvent) -> None:
         # The system switched light/dark: recompute the tinted bubbles, nick colors, locks.
         super().changeEvent(event)
-        if event.type() == QEvent.Type.PaletteChange and not self._applying:
-            self.apply_palette()
-            for bubble in self.bubbles.values():
-                bubble.color_sender()
-                bubble.update_message(bubble.message)
+        changes = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
+        if event.type() in changes and not self._applying:
+            self.refresh_palette()
+
+    def refresh_palette(self) -> None:
+        """Re-tint after a palette change. A widget with a style sheet keeps its polished
+        palette, so the colors come from the application's palette, and the main window
+        (which does get PaletteChange) calls this too."""
+        self.apply_palette()
+        for bubble in self.bubbles.values():
+            bubble.color_sender()
+            bubble.update_message(bubble.message)
 
     def apply_palette(self) -> None:
         self._applying = True
@@ -304,7 +312,7 @@ class ChatView(QScrollArea):
             self._applying = False
 
     def _apply_palette(self) -> None:
-        pal = self.palette()
+        pal = QApplication.palette()
         base = pal.color(QPalette.ColorRole.Base)
         highlight = pal.color(QPalette.ColorRole.Highlight)
         text = pal.color(QPalette.ColorRole.Text)

@@ -649,6 +649,52 @@ class MessageInfoDialog(QDialog):
         layout.addWidget(buttons)
 
 
+class OptOutDialog(QDialog):
+    """Stop encrypting for a contact (the OMEMO opt-out): say plainly what that changes.
+
+    `requested` is for when the contact asked for it (XEP-0384 §10): until the person
+    answers, nothing goes out unencrypted.
+    """
+
+    def __init__(
+        self,
+        peer: str,
+        *,
+        reason: str | None = None,
+        requested: bool = False,
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.peer = peer
+        self.setWindowTitle("Stop encrypting?")
+        self.setAccessibleName(f"Stop encrypting messages to {peer}?")
+        self.setMinimumWidth(480)
+        layout = QVBoxLayout(self)
+        if requested:
+            asked = f"{peer} asks to continue without end-to-end encryption"
+            asked += f": “{reason}”." if reason else "."
+            head = asked + " Nothing is sent to them until you answer."
+        else:
+            head = f"Messages to {peer} will no longer be end-to-end encrypted."
+        self.banner = Banner(self)
+        self.banner.show_text(
+            "warning",
+            f"{head} Unencrypted messages can be read by your server, by theirs and by "
+            "anyone who controls them. Your secure sessions are kept, so you can turn "
+            "encryption back on at any time.",
+        )
+        layout.addWidget(self.banner)
+        buttons = QDialogButtonBox()
+        self.keep = buttons.addButton("Keep encrypting", QDialogButtonBox.ButtonRole.RejectRole)
+        self.keep.setAccessibleName("Keep encrypting")
+        self.keep.setDefault(True)
+        self.stop = buttons.addButton("Send unencrypted", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.stop.setAccessibleName(f"Send unencrypted messages to {peer}")
+        self.keep.clicked.connect(self.reject)
+        self.stop.clicked.connect(self.accept)
+        layout.addWidget(buttons)
+
+
 TRUST_POLICIES = [
     ("manual", "Ask me about every new device (safest)"),
     ("tofu", "Trust a contact's first devices, ask about later ones"),

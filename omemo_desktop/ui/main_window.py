@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import replace
+from functools import partial
 
-from PySide6.QtCore import QSettings, QSize, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
     QFrame,
@@ -33,6 +35,7 @@ from omemo_desktop.service.api import (
     ConnectionStateChanged,
     ContactView,
     DecryptionFailed,
+    DeviceView,
     ErrorOccurred,
     MessageCorrected,
     MessageReceived,
@@ -59,6 +62,7 @@ from .dialogs import (
     AddAccountDialog,
     AddContactDialog,
     MessageInfoDialog,
+    OptOutDialog,
     SearchDialog,
     SettingsDialog,
     SubscriptionDialog,
@@ -102,6 +106,21 @@ def presence_text(contact: ContactView) -> str:
     return f"{text} — {contact.status}" if contact.status else text
 
 
+def connection_dot(state: str, size: int = 10) -> QPixmap:
+    color = {"connected": icons.ONLINE, "failed": icons.RED, "connecting": icons.AWAY}.get(
+        state, icons.GREY
+    )
+    pm = QPixmap(size, size)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    p.setRenderHint(QPainter.RenderHint.Antialiasing)
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(color)
+    p.drawEllipse(1, 1, size - 2, size - 2)
+    p.end()
+    return pm
+
+
 def display_name(contact: ContactView | None, jid: str) -> str:
     return contact.name if contact is not None and contact.name else jid
 
@@ -126,6 +145,8 @@ class MainWindow(QMainWindow):
         self.preview: dict[Key, str] = {}
         self.encrypt: dict[Key, bool] = {}
         self.encryption_in_use: dict[Key, str] = {}
+        self.encryption_capable: dict[Key, str] = {}  # from their devices: omemo2 | legacy | ""
+        self.opt_out_dialog: OptOutDialog | None = None
         self.connection: dict[str, str] = {}
         self.pending_notices: dict[Key, list[tuple[int, str, float]]] = {}
         self.trust_dialogs: dict[Key, TrustDialog] = {}
@@ -186,6 +207,8 @@ class MainWindow(QMainWindow):
             "Group chat &settings…", "Ctrl+Shift+G", self.open_room_settings
         )
         self.members_action = self._action("Show &members", "Ctrl+Shift+M", self._toggle_members)
+        for n in range(1, 10):  # Ctrl+1 … Ctrl+9: the accounts, in the switcher's order
+            self._action(f"Account {n}", f"Ctrl+{n}", partial(self.switch_account, n - 1))
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.add_account_action, self.settings_action])
@@ -447,7 +470,7 @@ class MainWindow(QMainWindow):
         self.contacts[account] = {c.jid: c for c in contacts}
         for c in contacts:
             key = (account, c.jid)
-            self.encrypt.setdefault(key, c.encryption != "plain")
+            self.encrypt.setdefault(key, self._initial_encrypt(account, c))
             if c.unread:
                 self.unread[key] = c.unread
         self.rooms[account] = {r.jid: r for r in self.messenger.rooms(account)}
@@ -574,6 +597,27 @@ class MainWindow(QMainWindow):
                 if total
                 else "omemo-desktop"
             )
+        self._update_account_box()
+
+    def _update_account_box(self) -> None:
+        """Every account side by side in the switcher: its connection and its unread count."""
+        for i in range(self.account_box.count()):
+            jid = str(self.account_box.itemData(i))
+            unread = sum(n for (a, _), n in self.unread.items() if a == jid)
+            state = self.connection.get(jid, "disconnected")
+            text = CONNECTION_TEXT.get(state, state)
+            self.account_box.setItemText(i, f"{jid} ({unread})" if unread else jid)
+            self.account_box.setItemIcon(i, QIcon(connection_dot(state)))
+            self.account_box.setItemData(
+                i,
+                f"{jid}, {text}" + (f", {unread} unread" if unread else ""),
+                Qt.ItemDataRole.AccessibleTextRole,
+            )
+            self.account_box.setItemData(i, text, Qt.ItemDataRole.ToolTipRole)
+
+    def switch_account(self, index: int, *_checked: object) -> None:
+        if 0 <= index < self.account_box.count():
+            self.account_box.setCurrentIndex(index)
 
     def _on_list_item_activated(self, item: QListWidgetItem) -> None:
         self.open_chat(str(item.data(Qt.ItemDataRole.UserRole)))
@@ -610,6 +654,8 @@ class MainWindow(QMainWindow):
         self._update_encryption_button()
         self.chat_banner.clear()
         self._show_room_parts(room)
+        if room is None:
+            self._learn_encryption_version(account, peer)
         self.chat.set_conversation(peer, [], group=room is not None)
         self.stack.setCurrentWidget(self.chat_page)
         self.composer.setFocus()
@@ -684,12 +730,17 @@ class MainWindow(QMainWindow):
         self.encryption_button.setChecked(on)
         self.encryption_button.blockSignals(False)
         if on:
-            version = ENCRYPTION_NAMES.get(self.encryption_in_use.get(key, ""), "OMEMO")
-            self.encryption_button.setText(f"Encrypted ({version})")
+            used = self.encryption_in_use.get(key) or self.encryption_capable.get(key, "")
+            version = ENCRYPTION_NAMES.get(used, "OMEMO") if used else "OMEMO"
+            self.encryption_button.setText(f"Encrypted · {version}")
             self.encryption_button.setIcon(QIcon(icons.lock_pixmap("trusted", 16)))
-            self.encryption_button.setToolTip(
-                "Messages are end-to-end encrypted. Click to turn off."
+            known = (
+                f"Messages are end-to-end encrypted with {version}."
+                if used
+                else "Messages are end-to-end encrypted with OMEMO; none of their devices "
+                "is known yet, so the version is chosen when you send."
             )
+            self.encryption_button.setToolTip(f"{known} Click to turn off.")
         else:
             self.encryption_button.setText("Not encrypted")
             self.encryption_button.setIcon(QIcon(icons.lock_pixmap("none", 16)))
@@ -700,16 +751,71 @@ class MainWindow(QMainWindow):
 
     def _on_encryption_button_toggled(self, on: bool) -> None:
         if self.account and self.peer:
-            self.set_encryption(self.peer, on)
+            self.request_encryption(self.peer, on)
+
+    def _initial_encrypt(self, account: str, contact: ContactView) -> bool:
+        """The person's choice for this contact, else the default from the settings."""
+        stored = self.settings.value(f"encryption/{account}/{contact.jid}")
+        if stored in ("omemo", "plain"):
+            return bool(stored == "omemo")
+        if contact.encryption == "plain":
+            return False
+        return str(self.settings.value("default_encryption", "omemo")) == "omemo"
+
+    def request_encryption(
+        self, peer: str, on: bool, cancelled: Callable[[], None] | None = None
+    ) -> None:
+        """Turning OMEMO on is immediate; turning it off asks first (the opt-out dialog)."""
+        if on or self.account is None:
+            self.set_encryption(peer, on)
+            return
+        if self.opt_out_dialog is not None:
+            self.opt_out_dialog.close()
+        dialog = OptOutDialog(self._title(peer), parent=self)
+        self.opt_out_dialog = dialog
+        dialog.accepted.connect(lambda: self.set_encryption(peer, False))
+
+        def keep() -> None:
+            self._update_encryption_button()
+            if cancelled is not None:
+                cancelled()
+
+        dialog.rejected.connect(keep)
+        dialog.finished.connect(lambda _r: setattr(self, "opt_out_dialog", None))
+        dialog.open()
 
     def set_encryption(self, peer: str, on: bool) -> None:
         if self.account is None:
             return
         self.encrypt[(self.account, peer)] = on
+        # Kept per contact in the GUI's settings, so the choice survives a restart.
+        self.settings.setValue(f"encryption/{self.account}/{peer}", "omemo" if on else "plain")
         setter = getattr(self.messenger, "set_contact_encryption", None)
         if callable(setter):
             self.runner.run(setter(self.account, peer, "omemo" if on else "plain"))
         self._update_encryption_button()
+
+    def _learn_encryption_version(self, account: str, peer: str) -> None:
+        """Before any message, tell the OMEMO version from the contact's devices."""
+        key = (account, peer)
+        if self.messenger is None or key in self.encryption_in_use:
+            return
+        if key in self.encryption_capable:
+            return
+
+        def learned(devices: list[DeviceView]) -> None:
+            spaces = {d.namespace for d in devices}
+            self.encryption_capable[key] = (
+                "omemo2" if spaces & {"omemo2", "both"} else "legacy" if spaces else ""
+            )
+            if key == (self.account, self.peer):
+                self._update_encryption_button()
+
+        self.runner.run(
+            self.messenger.devices(account, peer),
+            on_result=learned,
+            on_error=lambda text, _e: log.info("devices of %s unknown: %s", peer, text),
+        )
 
     def _on_send_button_clicked(self) -> None:
         text = self.composer.toPlainText().strip()
@@ -832,6 +938,7 @@ class MainWindow(QMainWindow):
 
     def _on_bridge_connection_state_changed(self, event: ConnectionStateChanged) -> None:
         self.connection[event.account] = event.state
+        self._update_account_box()
         if event.account == self.account:
             self._update_connection_label(event.error)
         if event.state == "failed" and event.error:
@@ -913,7 +1020,7 @@ class MainWindow(QMainWindow):
     def _on_bridge_roster_changed(self, event: RosterChanged) -> None:
         self.contacts[event.account] = {c.jid: c for c in event.contacts}
         for c in event.contacts:
-            self.encrypt.setdefault((event.account, c.jid), c.encryption != "plain")
+            self.encrypt.setdefault((event.account, c.jid), self._initial_encrypt(event.account, c))
         if event.account == self.account:
             self._refresh_lists()
 
@@ -1102,7 +1209,11 @@ class MainWindow(QMainWindow):
             self.encrypt.get((self.account, jid), True),
             self,
         )
-        page.encryption_toggled.connect(lambda j, mode: self.set_encryption(j, mode == "omemo"))
+        page.encryption_toggled.connect(
+            lambda j, mode: self.request_encryption(
+                j, mode == "omemo", lambda: page.set_encrypt(True)
+            )
+        )
         page.finished.connect(lambda _r: self.participants.refresh_trust())
         page.open()
         return page
@@ -1201,7 +1312,11 @@ class MainWindow(QMainWindow):
             self.encrypt.get((self.account, self.peer), True),
             self,
         )
-        page.encryption_toggled.connect(lambda jid, mode: self.set_encryption(jid, mode == "omemo"))
+        page.encryption_toggled.connect(
+            lambda jid, mode: self.request_encryption(
+                jid, mode == "omemo", lambda: page.set_encrypt(True)
+            )
+        )
         page.open()
         return page
 
@@ -1226,9 +1341,11 @@ class MainWindow(QMainWindow):
         return dialog
 
     def _on_settings_saved(self) -> None:
-        setter = getattr(self.messenger, "set_trust_policy", None)
-        if callable(setter) and self.account is not None:
-            self.runner.run(setter(self.account, str(self.settings.value("trust_policy"))))
+        if self.messenger is None:
+            return
+        policy = str(self.settings.value("trust_policy"))
+        for account in self.messenger.accounts():  # the policy is for every account
+            self.runner.run(self.messenger.set_trust_policy(account, policy))
 
     def open_uri(self, uri: str) -> None:
         """An xmpp: URI from the command line: verification links verify, others open a chat."""
@@ -1246,6 +1363,12 @@ class MainWindow(QMainWindow):
 
     def _quit(self) -> None:
         self.close()
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and hasattr(self, "chat"):  # light/dark
+            self.chat.refresh_palette()
+            self._refresh_lists()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.bridge is not None:

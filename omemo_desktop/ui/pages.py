@@ -3,6 +3,8 @@ its QR code, the verification link)."""
 
 from __future__ import annotations
 
+import time
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
@@ -12,6 +14,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QMessageBox,
     QPushButton,
     QScrollArea,
     QVBoxLayout,
@@ -117,6 +120,18 @@ class DeviceCard(QFrame):
         if dialog.exec() and dialog.result_trust:
             emit(self.trust_requested, self.device, dialog.result_trust)
 
+    def mark_dead(self) -> None:
+        """Point out a device that looks abandoned; removing it is one click away."""
+        hint = QLabel(
+            "This device has not been heard from for a long time. If you no longer use it, "
+            "remove it so nobody encrypts for it any more."
+        )
+        hint.setWordWrap(True)
+        hint.setStyleSheet(f"color: {icons.AMBER.name()};")
+        layout = self.layout()
+        if isinstance(layout, QVBoxLayout):
+            layout.insertWidget(layout.count() - 1, hint)
+
     def set_trust(self, trust: str) -> None:
         self.trust_label.setText(TRUST_NAMES.get(trust, trust))
         lock_trust = {"verified": "verified", "trusted": "trusted"}.get(trust, "untrusted")
@@ -134,6 +149,7 @@ class _DevicePage(QDialog):
         super().__init__(parent)
         self.messenger, self.runner, self.account = messenger, runner, account
         self.cards: dict[int, DeviceCard] = {}
+        self.confirm: QMessageBox | None = None
         self._layout = QVBoxLayout(self)
         self.banner = Banner(self)
         self.busy = Busy(self)
@@ -219,6 +235,10 @@ class ContactPage(_DevicePage):
             lambda on: emit(self.encryption_toggled, contact.jid, "omemo" if on else "plain")
         )
         self._layout.addWidget(self.encrypt)
+        self.version = QLabel("Which OMEMO version they use shows once their devices are known.")
+        self.version.setObjectName("omemoVersion")
+        self.version.setWordWrap(True)
+        self._layout.addWidget(self.version)
         self._layout.addWidget(QLabel("<b>Devices</b>"))
         self._layout.addWidget(self.banner)
         self._layout.addWidget(self.busy)
@@ -231,8 +251,15 @@ class ContactPage(_DevicePage):
             on_error=self._on_failed,
         )
 
+    def set_encrypt(self, on: bool) -> None:
+        """Put the switch back without asking again (the person kept encryption on)."""
+        self.encrypt.blockSignals(True)
+        self.encrypt.setChecked(on)
+        self.encrypt.blockSignals(False)
+
     def _on_devices(self, devices: list[DeviceView]) -> None:
         self.busy.stop()
+        self.version.setText(version_text(devices))
         if not devices:
             self.banner.show_text(
                 "warning",
@@ -326,7 +353,9 @@ class OwnDevicesPage(_DevicePage):
             this = "".join(groups(device.fingerprint)) == mine
             if this:
                 continue
-            card = DeviceCard(device, self, can_remove=can_remove and not device.active)
+            card = DeviceCard(device, self, can_remove=can_remove)
+            if is_dead(device):
+                card.mark_dead()
             card.trust_requested.connect(self._on_card_trust_requested)
             card.reset_requested.connect(self._on_card_reset_requested)
             card.remove_requested.connect(self._on_card_remove_requested)
@@ -344,15 +373,69 @@ class OwnDevicesPage(_DevicePage):
         )
 
     def _on_card_remove_requested(self, device: DeviceView) -> None:
-        remove = getattr(self.messenger, "remove_device", None)
-        if remove is None:
-            return
-        card = self.cards.pop(device.device_id, None)
-        self.runner.run(
-            remove(self.account, device.device_id),
-            on_result=lambda _: card.deleteLater() if card else None,
-            on_error=self._on_failed,
+        box = QMessageBox(self)
+        box.setIcon(QMessageBox.Icon.Question)
+        box.setWindowTitle("Remove this device?")
+        box.setText(
+            f"Remove {device_title(device)} from your devices? Your contacts stop encrypting "
+            "for it from their next message. Do this for a device you lost or no longer use; "
+            "if it is still in use, it adds itself back the next time it goes online."
         )
+        yes = box.addButton("Remove", QMessageBox.ButtonRole.AcceptRole)
+        yes.setAccessibleName(f"Remove {device_title(device)}")
+        no = box.addButton(QMessageBox.StandardButton.Cancel)
+        no.setAccessibleName("Cancel")
+        box.setDefaultButton(no)
+        yes.clicked.connect(lambda: self._remove(device))
+        self.confirm = box
+        box.open()
+
+    def _remove(self, device: DeviceView) -> None:
+        card = self.cards.get(device.device_id)
+        if card is not None and card.remove is not None:
+            card.remove.setEnabled(False)
+        self.busy.start(f"Removing {device_title(device)}…")
+
+        def removed(_: None) -> None:
+            self.cards.pop(device.device_id, None)
+            if card is not None:
+                card.deleteLater()
+            self._done(f"{device_title(device)} was removed from your devices.")
+
+        def failed(text: str, error: BaseException) -> None:
+            if card is not None and card.remove is not None:
+                card.remove.setEnabled(True)
+            self._on_failed(text, error)
+
+        self.runner.run(
+            self.messenger.remove_device(self.account, device.device_id),
+            on_result=removed,
+            on_error=failed,
+        )
+
+
+DEAD_AFTER = 30 * 86_400  # a device silent this long is probably lost or reinstalled
+
+
+def is_dead(device: DeviceView, now: float | None = None) -> bool:
+    """Stale (gone from the list) or not heard from for a month."""
+    if not device.active:
+        return True
+    if device.last_seen is None:
+        return False  # never messaged us: no evidence either way
+    return (now if now is not None else time.time()) - device.last_seen > DEAD_AFTER
+
+
+def version_text(devices: list[DeviceView]) -> str:
+    spaces = {d.namespace for d in devices}
+    if spaces & {"omemo2", "both"}:
+        mixed = " (some devices only have legacy OMEMO)" if "legacy" in spaces else ""
+        version = "OMEMO 2" + mixed
+    elif spaces:
+        version = "OMEMO (legacy), the version their app supports"
+    else:
+        return "No OMEMO devices of theirs are known, so encryption cannot be used yet."
+    return f"In use: {version}."
 
 
 def subscription_text(subscription: str) -> str:

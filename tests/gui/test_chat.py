@@ -70,6 +70,8 @@ def test_enter_sends_and_ticks_follow_events(
 def test_send_button_and_plain_mode(window: MainWindow, drive, qtbot, fake: FakeMessenger) -> None:  # type: ignore[no-untyped-def]
     open_bob(window, drive)
     window.encryption_button.click()
+    assert window.opt_out_dialog is not None  # turning OMEMO off asks first
+    window.opt_out_dialog.stop.click()
     assert window.encryption_button.text() == "Not encrypted"
     window.composer.setPlainText("in clear")
     window.send_button.click()

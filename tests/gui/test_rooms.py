@@ -197,7 +197,7 @@ def test_group_messages_name_their_writer_in_xep0392_colors(
     assert second.sender_label is None  # a run by one member is named once
     assert third.sender_label is not None and third.sender_label.text() == "carol"
     assert mine.sender_label is None
-    color = colors.text_color("bob", first.palette()).name()
+    color = colors.text_color("bob").name()
     assert color in first.sender_label.styleSheet()
     assert colors.text_color("carol").name() != colors.text_color("bob").name()
     assert first.accessibleName().startswith("bob: Morning all")
