@@ -20,7 +20,7 @@ os.environ.setdefault("QT_API", "pyside6")
 if not os.environ.get("DISPLAY"):
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QSettings  # noqa: E402
+from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
 
 APP = QApplication(sys.argv[:1])
@@ -39,6 +39,7 @@ from omemo_desktop.service.api import (  # noqa: E402
 )
 from omemo_desktop.ui.main_window import MainWindow  # noqa: E402
 from omemo_desktop.ui.tasks import TaskRunner  # noqa: E402
+from omemo_desktop.ui.theme import SystemTheme  # noqa: E402
 from tests.helpers.fake_messenger import FakeMessenger  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
@@ -101,6 +102,17 @@ def sample_messenger() -> FakeMessenger:
                 "Conversations on phone",
                 True,
                 time.time() - 3600,
+                own=True,
+            ),
+            DeviceView(
+                ME,
+                3003,
+                "4c8e2a6f1b9d3e7a5c0f8b2d6e4a1c9f7b3d5e0a8c6f2b4d1e9a7c3f5b0d8e6a",
+                "legacy",
+                "trusted",
+                "Old tablet",
+                True,
+                time.time() - 86_400 * 140,
                 own=True,
             ),
         ],
@@ -258,7 +270,7 @@ def main() -> int:
 
     page = window.open_own_devices()
     assert page is not None
-    page.resize(700, 520)
+    page.resize(700, 700)
     settle(0.3)
     save(page, "own-fingerprint")
     page.close()
@@ -273,6 +285,12 @@ def main() -> int:
     window.open_chat(ROOM)
     settle(0.3)
     save(window, "group-chat")
+    theme = SystemTheme(APP)
+    theme.apply(Qt.ColorScheme.Dark)  # as on a desktop set to dark
+    settle()
+    save(window, "group-chat-dark")
+    theme.apply(Qt.ColorScheme.Light)
+    settle()
     join = window.open_join_room()
     assert join is not None
     lobby = "lobby@conference.example.org"

@@ -1369,6 +1369,8 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "chat"):  # light/dark
             self.chat.refresh_palette()
             self._refresh_lists()
+            self.participants.repaint_icons()
+            self._update_encryption_button()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.bridge is not None:

@@ -532,6 +532,10 @@ class ParticipantsPanel(QWidget):
                 self.list.setCurrentItem(item)
         self._update_buttons()
 
+    def repaint_icons(self) -> None:
+        """After a light/dark switch: the lock badges are painted against the palette."""
+        self._fill()
+
     def refresh_trust(self) -> None:
         """Fetch each member's devices again (after a trust change or a new member)."""
         if self.room is None or self.messenger is None or self.runner is None:
