@@ -40,6 +40,7 @@ from .events import (
     TrustChanged,
     TrustDecisionNeeded,
 )
+from .uri import XmppUri, parse_xmpp_uri
 from .views import ContactView, DeviceView, MessageView, RoomView
 
 __all__ = [
@@ -75,7 +76,9 @@ __all__ = [
     "TrustDecisionNeeded",
     "TrustRequired",
     "VerificationMismatch",
+    "XmppUri",
     "create_messenger",
+    "parse_xmpp_uri",
 ]
 
 
