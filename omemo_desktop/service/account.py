@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from functools import partial
 
-from omemo_desktop.storage import Database, DuplicateMessage, MessageRepository
+from omemo_desktop.storage import Database, DatabaseError, DuplicateMessage, MessageRepository
 from omemo_desktop.storage.cursors import ArchiveCursorRepository
 from omemo_desktop.storage.model import (
     DeliveryState,
@@ -159,13 +159,34 @@ class Account:
         await self.ready.wait()
         while True:
             item = await self.client.inbound.get()
+            await self._handle_until_stored(item)
+
+    async def _handle_until_stored(self, item: Inbound) -> None:
+        """Handle one item; while the disk is full or read-only, keep it and try again
+        (dropping it would lose the message: the server counts it as delivered)."""
+        delay = 0.5
+        while True:
             try:
                 await self._handle(item)
+                return
             except asyncio.CancelledError:
                 raise
+            except DatabaseError as exc:
+                if delay == 0.5:
+                    log.warning("storing a received item failed, will retry: %s", exc)
+                    self.bus.publish(
+                        ErrorOccurred(
+                            self.jid,
+                            f"{exc} A message that arrived meanwhile is kept and stored as "
+                            "soon as that works.",
+                        )
+                    )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
             except Exception as exc:  # one bad stanza must not stop the pipeline
                 log.exception("failed to process %s", type(item).__name__)
                 self.bus.publish(ErrorOccurred(self.jid, f"A received item was dropped: {exc}"))
+                return
 
     async def _handle(self, item: Inbound) -> None:
         if isinstance(item, InboundMessage):

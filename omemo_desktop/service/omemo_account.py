@@ -605,7 +605,9 @@ class OmemoAccount(Account):
 
         followups: list[Callable[[], Any]] = []
         if result.used_prekey_id is not None:
-            self._prekeys[ns] = prekeys
+            # only once stored: if the store fails (disk full) the message is retried and
+            # needs the pre-key again
+            followups.append(partial(self._use_prekeys, ns, prekeys))
             followups.append(partial(self._publish_bundle, ns))
         if result.send_empty_back or result.heartbeat_due:
             followups.append(partial(self.send_empty, ns, sender, enc.sid))
@@ -619,6 +621,9 @@ class OmemoAccount(Account):
             persist=persist,
             followups=tuple(followups),
         )
+
+    async def _use_prekeys(self, ns: Namespace, prekeys: Any) -> None:
+        self._prekeys[ns] = prekeys
 
     async def after_decrypt(self, opened: Opened) -> None:
         for follow in opened.followups:

@@ -264,7 +264,8 @@ class Database:
 
         def finish() -> None:
             try:
-                conn.execute("PRAGMA optimize")
+                with contextlib.suppress(sqlite3.Error):  # e.g. a full disk: still close
+                    conn.execute("PRAGMA optimize")
             finally:
                 conn.close()
 
