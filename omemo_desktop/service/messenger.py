@@ -24,6 +24,7 @@ from omemo_desktop.storage import (
     InstanceLock,
     MessageRepository,
     SecretsError,
+    StorageError,
 )
 from omemo_desktop.storage.errors import KeyringUnavailable as StorageKeyringUnavailable
 from omemo_desktop.storage.model import (
@@ -121,7 +122,7 @@ class Messenger:
         self._lock = InstanceLock(data_dir)
         try:
             self._lock.acquire()
-        except AnotherInstanceRunning as exc:
+        except (AnotherInstanceRunning, StorageError) as exc:  # e.g. a read-only folder
             raise ServiceError(str(exc)) from exc
 
     @property
@@ -288,9 +289,12 @@ class Messenger:
         self, account: str, peer: str, text: str, *, encrypt: bool = True
     ) -> MessageView:
         acc = self._account(account)
-        msg = await acc.queue_message(
-            peer, text, encryption=Encryption.OMEMO2 if encrypt else Encryption.NONE
-        )
+        try:
+            msg = await acc.queue_message(
+                peer, text, encryption=Encryption.OMEMO2 if encrypt else Encryption.NONE
+            )
+        except DatabaseError as exc:  # a full disk or read-only folder: nothing was stored
+            raise ServiceError(f"The message was not sent. {exc}") from exc
         acc.kick_outbox()
         return to_view(account, msg)
 
@@ -299,9 +303,12 @@ class Messenger:
     ) -> None:
         """Send and wait until the server accepted it (or the send cannot proceed)."""
         acc = self._omemo(account)
-        msg = await acc.queue_message(
-            peer, text, encryption=Encryption.OMEMO2 if encrypt else Encryption.NONE
-        )
+        try:
+            msg = await acc.queue_message(
+                peer, text, encryption=Encryption.OMEMO2 if encrypt else Encryption.NONE
+            )
+        except DatabaseError as exc:
+            raise ServiceError(f"The message was not sent. {exc}") from exc
         if trust_new == "blind":
             acc.blind_once.add(msg.id)
         await acc.flush_outbox()
