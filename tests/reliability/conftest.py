@@ -20,10 +20,12 @@ async def peers(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[MakePee
     """make(name) -> a connected Peer with blind trust; call again after close() to restart."""
     made: list[Messenger] = []
     keyring = MemoryKeyring()
+    registered: set[str] = set()
 
     async def make(name: str, *, keyring_backend: Any = None) -> Peer:
-        if not (tmp_path / name).exists():
+        if name not in registered:
             prosody.register(name, PASSWORD)
+            registered.add(name)
         m = Messenger(
             data_dir=tmp_path / name,
             ca_file=prosody.ca_file,

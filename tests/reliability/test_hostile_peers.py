@@ -196,7 +196,7 @@ async def test_bad_payloads_are_refused_with_a_notice_and_leave_sessions_alone(
     element, _ = await _craft(a, bob, "mac", key_data=_flip_mac)
     await inject(send, _message(bob.jid, extra=(element,)))
 
-    # The key opens, but the payload does not (tampered, and large: 150 KB of noise, under the 256 KiB stanza limit).
+    # The key opens, but the payload does not: 150 KB of noise (under the 256 KiB limit).
     element, _ = await _craft(a, bob, payload=os.urandom(150_000))
     await inject(send, _message(bob.jid, extra=(element,)))
 
