@@ -36,9 +36,10 @@ test: $(VENV)/.installed-test
 demo: $(VENV)/.installed-test
 	$(PY) scripts/demo.py
 
-## Benchmarks: medians beside the reference implementations, written to benchmarks/results/latest.md.
+## Benchmarks: medians beside the reference implementations, written to benchmarks/results/latest.md
+## (~10 min; `make bench BENCH_ARGS=--quick` for a sanity run in seconds).
 bench: $(VENV)/.installed-test
-	$(PY) -m benchmarks
+	$(PY) -m benchmarks $(BENCH_ARGS)
 
 ## The Debian package in dist/ (DEB_COMPRESSION=xz for the smallest file); see packaging/README.md.
 deb: $(VENV)/.installed-test

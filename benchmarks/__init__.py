@@ -1,0 +1,1 @@
+"""Benchmarks: `python -m benchmarks` (`make bench`) prints one table, writes results/latest.md."""
