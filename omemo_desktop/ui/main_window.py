@@ -1348,13 +1348,10 @@ class MainWindow(QMainWindow):
             self.runner.run(self.messenger.set_trust_policy(account, policy))
 
     def open_uri(self, uri: str) -> None:
-        """An xmpp: URI from the command line: verification links verify, others open a chat."""
-        if "?" in uri and "omemo" in uri.split("?", 1)[1]:
-            self.open_verification_uri(uri)
-            return
-        jid = uri.removeprefix("xmpp:").lstrip("/").split("?", 1)[0]
-        if "@" in jid:
-            self.open_chat(jid)
+        """An xmpp: link (command line, a second launch): see ui/links.py."""
+        from .links import open_uri
+
+        open_uri(self, uri)
 
     def _raise(self) -> None:
         self.showNormal()
