@@ -13,6 +13,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from omemo_desktop.ui.single_instance import SingleInstance
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +57,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING, ERROR")
     parser.add_argument("--version", action="version", version=f"omemo-desktop {app_version()}")
-    parser.add_argument("uri", nargs="?", help="an xmpp: URI to open (a chat or a verification)")
+    parser.add_argument(
+        "uri",
+        nargs="?",
+        help="an xmpp: link to open (a chat, ?message, ?join, ?roster or a verification link); "
+        "an app already running on the same data folder gets it instead",
+    )
     return parser.parse_args(argv)
 
 
@@ -113,11 +122,30 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
 
     data_dir = resolve_data_dir(args.data_dir)
+    instance = _claim_single_instance(data_dir, args.uri or "")
+    if isinstance(instance, int):  # an app already runs on this data: it got the link
+        loop.close()
+        return instance
     ca_file = Path(args.ca_file).expanduser() if args.ca_file else None
     settings = QSettings(str(data_dir / "gui.ini"), QSettings.Format.IniFormat)
     window = MainWindow(runner, settings)
     window.show()
     app.processEvents()
+
+    # Links from later launches; queued until the service is up (None from then on).
+    links: list[str] | None = [args.uri] if args.uri else []
+
+    def on_link(uri: str) -> None:
+        log.info("a later launch handed over %r", uri)
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+        if uri and links is not None:
+            links.append(uri)
+        elif uri:
+            window.open_uri(uri)
+
+    instance.received.connect(on_link)
 
     # Quitting goes through the coroutine (so the service closes on a running loop),
     # not through QApplication.quit(), which would stop the loop under it.
@@ -127,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     exit_code = 0
 
     async def run() -> None:
-        nonlocal exit_code
+        nonlocal exit_code, links
         await asyncio.sleep(0)  # let the window paint before the network stack loads
         from omemo_desktop.service.api import KeyringUnavailable, ServiceError, create_messenger
 
@@ -157,13 +185,45 @@ def main(argv: Sequence[str] | None = None) -> int:
         window.reload_accounts()
         if not messenger.accounts():
             window.open_add_account()
-        if args.uri:
-            window.open_uri(args.uri)
+        queued, links = links or [], None
+        for uri in queued:
+            window.open_uri(uri)
         try:
             await quit_event.wait()
         finally:
             await messenger.close()
 
-    with loop:
-        loop.run_until_complete(run())
+    try:
+        with loop:
+            loop.run_until_complete(run())
+    finally:
+        instance.close()
     return exit_code
+
+
+def _claim_single_instance(data_dir: Path, uri: str) -> SingleInstance | int:
+    """Listen for later launches, or hand `uri` to the app already running on `data_dir`
+    and return the exit code (0 handed over, 1 that app did not answer)."""
+    from omemo_desktop.ui.single_instance import (
+        AnotherInstanceNotResponding,
+        SingleInstance,
+        hand_over,
+        server_name,
+    )
+
+    name = server_name(data_dir)
+    instance = SingleInstance(name)
+    try:
+        # Try the running app first, then listen; losing a race to listen means another
+        # launch started just now: hand over to that one.
+        if hand_over(name, uri) or (not instance.listen() and hand_over(name, uri)):
+            log.info("omemo-desktop is already running on %s: handed it %r", data_dir, uri)
+            return 0
+    except AnotherInstanceNotResponding as error:
+        print(
+            f"omemo-desktop: already running on {data_dir}, but {error}. "
+            "Close it (or end it) and start again.",
+            file=sys.stderr,
+        )
+        return 1
+    return instance
