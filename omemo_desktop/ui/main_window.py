@@ -55,6 +55,7 @@ from omemo_desktop.service.api import (
 )
 
 from . import icons
+from .about import open_about
 from .bridge import EventBridge
 from .chat_view import ENCRYPTION_NAMES, ChatView
 from .composer import Composer
@@ -227,6 +228,8 @@ class MainWindow(QMainWindow):
         )
         security = menu.addMenu("&Security")
         security.addActions([self.own_devices_action, self.verify_uri_action])
+        self.about_action = self._action("&About omemo-desktop", None, lambda: open_about(self))
+        menu.addMenu("&Help").addAction(self.about_action)
 
     def _build_ui(self) -> None:
         splitter = QSplitter(self)
