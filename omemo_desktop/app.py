@@ -146,6 +146,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             window.open_uri(uri)
 
     instance.received.connect(on_link)
+    from omemo_desktop.ui.single_instance import UrlOpenEvents
+
+    url_events = UrlOpenEvents(app)  # macOS: clicked links arrive as events, not arguments
+    app.installEventFilter(url_events)
+    url_events.received.connect(on_link)
 
     # Quitting goes through the coroutine (so the service closes on a running loop),
     # not through QApplication.quit(), which would stop the loop under it.
@@ -197,6 +202,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with loop:
             loop.run_until_complete(run())
     finally:
+        app.removeEventFilter(url_events)
         instance.close()
     return exit_code
 

@@ -13,7 +13,8 @@ import logging
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QEvent, QObject, QUrl, Signal
+from PySide6.QtGui import QFileOpenEvent
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from .qt_compat import emit
@@ -121,4 +122,27 @@ class SingleInstance(QObject):
         emit(self.received, line.decode("utf-8", "replace").strip())
 
 
-__all__ = ["AnotherInstanceNotResponding", "SingleInstance", "hand_over", "server_name"]
+class UrlOpenEvents(QObject):
+    """macOS gives a clicked xmpp: link to the app as an Apple event, which Qt turns into a
+    FileOpen event (at launch and while running), never into a command-line argument.
+    Install on the QApplication."""
+
+    received = Signal(str)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.FileOpen and isinstance(event, QFileOpenEvent):
+            # Encoded as given: a decoded %3B in a body would split the query.
+            url = event.url().toString(QUrl.ComponentFormattingOption.FullyEncoded)
+            if url.lower().startswith("xmpp:"):
+                emit(self.received, url)
+                return True
+        return super().eventFilter(watched, event)
+
+
+__all__ = [
+    "AnotherInstanceNotResponding",
+    "SingleInstance",
+    "UrlOpenEvents",
+    "hand_over",
+    "server_name",
+]

@@ -17,7 +17,7 @@ from PySide6.QtNetwork import QLocalServer
 from omemo_desktop.ui.single_instance import SingleInstance, hand_over, server_name
 
 ROOT = Path(__file__).resolve().parents[2]
-LINK = "xmpp:bob@example.org?message;body=hello%20there"
+LINK = "xmpp:bob@example.org?message;body=hello%20there%3B%20ok"
 
 
 def hand_over_in_thread(name: str, message: str) -> list[object]:
@@ -125,3 +125,21 @@ def test_two_processes_second_launch_exits_and_the_first_opens_the_link(
         first.terminate()
         first.wait(timeout=15)
         QLocalServer.removeServer(name)  # terminate() skips the app's own clean-up
+
+
+def test_macos_link_events_are_picked_up(qapp) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtCore import QUrl
+    from PySide6.QtGui import QFileOpenEvent
+
+    from omemo_desktop.ui.single_instance import UrlOpenEvents
+
+    events = UrlOpenEvents()
+    received: list[str] = []
+    events.received.connect(received.append)
+    qapp.installEventFilter(events)
+    try:
+        qapp.sendEvent(qapp, QFileOpenEvent(QUrl(LINK)))
+        qapp.sendEvent(qapp, QFileOpenEvent(QUrl.fromLocalFile("/tmp/photo.png")))
+    finally:
+        qapp.removeEventFilter(events)
+    assert received == [LINK]
