@@ -66,6 +66,10 @@ def sender_nick(message: MessageView) -> str:
 def lock_trust(message: MessageView) -> str:
     if message.encryption == "none":
         return "none"
+    if message.direction == "out" and message.trust not in ("verified", "trusted"):
+        # The service records no trust on our own messages; they are only ever encrypted
+        # for devices we trust, so an amber "untrusted" lock there would be a false alarm.
+        return "trusted"
     return message.trust if message.trust in ("verified", "trusted", "untrusted") else "untrusted"
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
 
-from PySide6.QtCore import QEvent, QSettings, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
     QComboBox,
@@ -154,6 +154,10 @@ class MainWindow(QMainWindow):
         self.subscription_dialogs: dict[Key, SubscriptionDialog] = {}
         self.rooms: dict[str, dict[str, RoomView]] = {}  # account -> room JID -> room
         self.invitation_dialogs: dict[Key, InvitationDialog] = {}
+        self._member_timer = QTimer(self)  # owned by the window: dies with it
+        self._member_timer.setSingleShot(True)
+        self._member_timer.setInterval(3000)
+        self._member_timer.timeout.connect(self._on_member_timer_timeout)
         self.tray: QSystemTrayIcon | None = None
         runner.on_unhandled_error = self.show_error
         self.setWindowTitle("omemo-desktop")
@@ -301,6 +305,7 @@ class MainWindow(QMainWindow):
         widget.setIconSize(QSize(36, 36))
         widget.setSpacing(2)
         widget.setUniformItemSizes(True)
+        widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         widget.itemActivated.connect(self._on_list_item_activated)
         widget.itemClicked.connect(self._on_list_item_activated)
         return widget
@@ -568,7 +573,7 @@ class MainWindow(QMainWindow):
             presence = icons.presence_color(contact.available, contact.show) if contact else None
             icon = QIcon(icons.avatar_pixmap(jid, name, 36, presence=presence, unread=unread))
             state = (
-                room_status(room)
+                room_status(room, with_nick=False)
                 if room is not None
                 else presence_text(contact)
                 if contact
@@ -918,6 +923,8 @@ class MainWindow(QMainWindow):
         self.preview[key] = self._preview_text(account, message)
         if message.encryption != "none":
             self.encryption_in_use[key] = message.encryption
+            if key == (self.account, self.peer):
+                self._update_encryption_button()
         if count_unread:
             self.unread[key] = self.unread.get(key, 0) + 1
         if account == self.account:
@@ -966,6 +973,8 @@ class MainWindow(QMainWindow):
         self._note_activity(event.account, message.peer, message, count_unread=not is_open)
         if is_open:
             self._mark_displayed()
+            if self._room(message.peer, event.account) is not None:
+                self._schedule_member_refresh()
         if not active:
             self._notify(event.account, message)
 
@@ -1220,6 +1229,16 @@ class MainWindow(QMainWindow):
         page.finished.connect(lambda _r: self.participants.refresh_trust())
         page.open()
         return page
+
+    def _schedule_member_refresh(self) -> None:
+        """A message in the open room may follow a trust decision made by policy (blind,
+        TOFU), which raises no event: refresh the members' trust, at most every 3 s."""
+        if not self._member_timer.isActive() and self.participants.isVisible():
+            self._member_timer.start()
+
+    def _on_member_timer_timeout(self) -> None:
+        if self.participants.isVisible():
+            self.participants.refresh_trust()
 
     def _on_participants_remove_requested(self, jid: str) -> None:
         room = self._room(self.peer or "")

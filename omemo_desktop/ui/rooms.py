@@ -54,11 +54,11 @@ def omemo_unavailable_text(room: RoomView) -> str:
     )
 
 
-def room_status(room: RoomView) -> str:
+def room_status(room: RoomView, *, with_nick: bool = True) -> str:
     count = len(room.members)
     members = f"{count} member{'s' if count != 1 else ''}"
     enc = "encrypted (OMEMO)" if room.omemo_capable else "not encrypted"
-    return f"{members} · {enc} · you are {room.nick}"
+    return f"{members} · {enc}" + (f" · you are {room.nick}" if with_nick else "")
 
 
 def nick_of(sender: str | None) -> str:

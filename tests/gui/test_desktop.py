@@ -5,6 +5,7 @@ the system's light or dark palette."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtGui import QPalette
@@ -17,6 +18,7 @@ from omemo_desktop.service.api import (
     MessageView,
 )
 from omemo_desktop.ui import colors
+from omemo_desktop.ui.chat_view import lock_trust
 from omemo_desktop.ui.main_window import MainWindow
 from omemo_desktop.ui.pages import is_dead
 from omemo_desktop.ui.tasks import TaskRunner
@@ -186,3 +188,13 @@ def test_the_palette_follows_the_systems_dark_mode(window: MainWindow, drive) ->
     finally:
         app.setPalette(original)
         theme.deleteLater()
+
+
+def test_own_encrypted_messages_never_show_an_untrusted_lock() -> None:
+    # The real service stores no trust on outgoing messages (found running two windows).
+    mine = MessageView("o1", ALICE, BOB, "out", "hi", time.time(), "omemo2", state="acked")
+    assert mine.trust == "none"
+    assert lock_trust(mine) == "trusted"
+    assert lock_trust(replace(mine, encryption="none")) == "none"
+    theirs = replace(mine, direction="in", trust="untrusted")
+    assert lock_trust(theirs) == "untrusted"
