@@ -395,7 +395,8 @@ class ChatView(QScrollArea):
     ) -> DecryptionNotice:
         if at is not None:
             self._maybe_add_day(at or dt.datetime.now().timestamp())
-        notice = DecryptionNotice(self.peer, device_id, reason)
+        who = "someone in this group chat" if self.group else self.peer
+        notice = DecryptionNotice(who, device_id, reason)
         notice.repair_requested.connect(self.repair_requested)
         self.notices.append(notice)
         self._append(notice, Qt.AlignmentFlag.AlignCenter)

@@ -48,6 +48,7 @@ from omemo_desktop.service.api import (
     RoomMembersChanged,
     RoomView,
     RosterChanged,
+    ServiceError,
     SubscriptionRequested,
     TrustChanged,
     TrustDecisionNeeded,
@@ -906,8 +907,26 @@ class MainWindow(QMainWindow):
                 n.repaired(False)
             self.chat_banner.show_text("danger", f"Repair did not work: {text}")
 
-        self.runner.run(
-            self.messenger.reset_session(account, peer, device_id), on_result=done, on_error=failed
+        room = self._room(peer)
+        repair = (
+            self._repair_in_room(account, room, device_id)
+            if room is not None
+            else self.messenger.reset_session(account, peer, device_id)
+        )
+        self.runner.run(repair, on_result=done, on_error=failed)
+
+    async def _repair_in_room(self, account: str, room: RoomView, device_id: int) -> None:
+        """In a room the notice knows only the device id: find the member it belongs to."""
+        assert self.messenger is not None
+        for jid in room.members:
+            if jid == account:
+                continue
+            if any(d.device_id == device_id for d in await self.messenger.devices(account, jid)):
+                await self.messenger.reset_session(account, jid, device_id)
+                return
+        raise ServiceError(
+            f"No member of {self._title(room.jid, account)} uses device {device_id} any more. "
+            "Ask whoever sent the message to send it again."
         )
 
     def _on_chat_info_requested(self, message: MessageView) -> None:

@@ -7,6 +7,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
 from omemo_desktop.service.api import (
+    DecryptionFailed,
     DeviceView,
     MessageReceived,
     MessageView,
@@ -296,3 +297,25 @@ def test_room_views_have_accessible_names(
         assert unnamed(dialog) == [], type(dialog).__name__
         dialog.close()
     assert "Ctrl+J" in {a.shortcut().toString() for a in window.actions()}
+
+
+def test_repair_in_a_room_finds_the_member_of_the_device(
+    window: MainWindow, drive, qtbot, fake: FakeMessenger
+) -> None:  # type: ignore[no-untyped-def]
+    team(fake)
+    window.reload_accounts()
+    window.open_chat(ROOM)
+    drive.until(lambda: fake.called("history"))
+    drive.settle(0.05)  # the history is shown (it rebuilds the view)
+    fake.emit(DecryptionFailed(ALICE, ROOM, BOB_LAPTOP.device_id, "the session is out of step"))
+    notice = window.chat.notices[-1]
+    assert "someone in this group chat" in notice.text.text()
+    qtbot.mouseClick(notice.repair, Qt.MouseButton.LeftButton)
+    drive.until(lambda: fake.called("reset_session"))
+    assert fake.called("reset_session")[0].args == (ALICE, BOB, BOB_LAPTOP.device_id)
+    drive.until(lambda: notice.repair.text() == "Repaired")
+    # A device no member has: a sentence, not a crash.
+    fake.emit(DecryptionFailed(ALICE, ROOM, 5555, "unknown device"))
+    qtbot.mouseClick(window.chat.notices[-1].repair, Qt.MouseButton.LeftButton)
+    drive.until(lambda: window.chat_banner.isVisible())
+    assert "No member of Team uses device 5555" in window.chat_banner.label.text()
