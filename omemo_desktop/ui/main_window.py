@@ -11,6 +11,7 @@ from functools import partial
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPainter, QPixmap
 from PySide6.QtWidgets import (
+    QApplication,
     QComboBox,
     QFrame,
     QHBoxLayout,
@@ -998,7 +999,12 @@ class MainWindow(QMainWindow):
             self._notify(event.account, message)
 
     def _notify(self, account: str, message: MessageView) -> None:
-        if self.tray is None or not _bool(self.settings.value("notifications", True)):
+        if not _bool(self.settings.value("notifications", True)):
+            return
+        if self.tray is None:
+            # No tray (e.g. GNOME without an extension): ask for attention in the task bar
+            # instead (the window manager's urgency hint).
+            QApplication.alert(self, 0)
             return
         name = self._title(message.peer, account)
         body = (
@@ -1008,7 +1014,6 @@ class MainWindow(QMainWindow):
         )
         if self._room(message.peer, account) is not None:
             body = f"{nick_of(message.sender)}: {body}"
-
         self.tray.showMessage(name, body, icons.app_icon(), 5000)
 
     def _on_bridge_message_stored(self, event: MessageStored) -> None:

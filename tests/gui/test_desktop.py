@@ -198,3 +198,16 @@ def test_own_encrypted_messages_never_show_an_untrusted_lock() -> None:
     assert lock_trust(replace(mine, encryption="none")) == "none"
     theirs = replace(mine, direction="in", trust="untrusted")
     assert lock_trust(theirs) == "untrusted"
+
+
+def test_without_a_tray_new_messages_ask_for_attention(
+    window: MainWindow, fake: FakeMessenger, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    alerts: list[object] = []
+    monkeypatch.setattr(QApplication, "alert", lambda widget, ms=0: alerts.append(widget))
+    window.tray = None
+    fake.emit(MessageReceived(ALICE, incoming(ALICE, CAROL, "a1", "psst")))
+    assert alerts == [window]
+    window.settings.setValue("notifications", False)  # the setting turns it off
+    fake.emit(MessageReceived(ALICE, incoming(ALICE, CAROL, "a2", "psst")))
+    assert alerts == [window]
