@@ -6,6 +6,8 @@ a real server, and GUI tests may use a fake with the same shape.
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -15,8 +17,12 @@ from .errors import (
     AuthenticationError,
     CertificateError,
     ConnectionFailed,
+    FileIntegrityError,
+    FileTooLarge,
     KeyringUnavailable,
     ServiceError,
+    TransferCancelled,
+    TransferError,
     TrustRequired,
     VerificationMismatch,
 )
@@ -37,9 +43,11 @@ from .events import (
     RoomMembersChanged,
     RosterChanged,
     SubscriptionRequested,
+    TransferProgress,
     TrustChanged,
     TrustDecisionNeeded,
 )
+from .sharing import SharedFile, human_size, shared_file
 from .uri import XmppUri, parse_xmpp_uri
 from .views import ContactView, DeviceView, MessageView, RoomView
 
@@ -57,6 +65,8 @@ __all__ = [
     "ErrorOccurred",
     "Event",
     "EventBus",
+    "FileIntegrityError",
+    "FileTooLarge",
     "KeyringUnavailable",
     "Listener",
     "MessageCorrected",
@@ -71,14 +81,20 @@ __all__ = [
     "RoomView",
     "RosterChanged",
     "ServiceError",
+    "SharedFile",
     "SubscriptionRequested",
+    "TransferCancelled",
+    "TransferError",
+    "TransferProgress",
     "TrustChanged",
     "TrustDecisionNeeded",
     "TrustRequired",
     "VerificationMismatch",
     "XmppUri",
     "create_messenger",
+    "human_size",
     "parse_xmpp_uri",
+    "shared_file",
 ]
 
 
@@ -174,6 +190,35 @@ class MessengerApi(Protocol):
     async def remove_from_room(self, account: str, room: str, jid: str) -> RoomView: ...
 
     def rooms(self, account: str) -> list[RoomView]: ...
+
+    async def send_file(
+        self,
+        account: str,
+        peer: str,
+        path: Path,
+        *,
+        progress: Callable[[TransferProgress], None] | None = None,
+        cancel: asyncio.Event | None = None,
+    ) -> MessageView:
+        """Upload `path` encrypted (XEP-0454) and send its aesgcm:// link with OMEMO.
+
+        Raises FileTooLarge before uploading anything, TransferCancelled when `cancel` is set
+        (then no message exists), TransferError on network failures."""
+        ...
+
+    async def download(
+        self,
+        account: str,
+        source: str,
+        dest: Path,
+        *,
+        progress: Callable[[TransferProgress], None] | None = None,
+        cancel: asyncio.Event | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        """Fetch a shared file (message id or aesgcm:// link) into `dest` (a file or a
+        folder), verified; returns the final path. FileIntegrityError on a bad tag."""
+        ...
 
     async def close(self) -> None: ...
 

@@ -41,3 +41,19 @@ class TrustRequired(ServiceError):
 
 class VerificationMismatch(ServiceError):
     """A scanned or pasted fingerprint does not match the device's key: a possible attack."""
+
+
+class TransferError(ServiceError):
+    """Sharing or fetching a file failed (XEP-0363 upload, aesgcm:// download)."""
+
+
+class FileTooLarge(TransferError):
+    """The file is larger than the server's upload service accepts (nothing was uploaded)."""
+
+
+class FileIntegrityError(TransferError):
+    """A downloaded file failed its AES-GCM tag check: changed, damaged or the wrong key."""
+
+
+class TransferCancelled(TransferError):
+    """The person cancelled the transfer; nothing was sent or saved."""

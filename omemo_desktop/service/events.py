@@ -129,6 +129,21 @@ class ErrorOccurred:
     text: str
 
 
+@dataclass(frozen=True)
+class TransferProgress:
+    """A file upload or download moved on (throttled to about a hundred steps), or ended."""
+
+    account: str
+    transfer_id: str
+    peer: str  # the conversation ("" for a download by URL)
+    direction: str  # "upload" | "download"
+    name: str  # the file name shown to the person
+    done: int  # bytes of the file (plaintext) so far
+    total: int | None  # None while the size is unknown
+    state: str = "running"  # running | finished | failed | cancelled
+    error: str | None = None
+
+
 Event: TypeAlias = (
     ConnectionStateChanged
     | MessageReceived
@@ -145,6 +160,7 @@ Event: TypeAlias = (
     | RoomMembersChanged
     | RoomInvitationReceived
     | ErrorOccurred
+    | TransferProgress
 )
 
 Listener: TypeAlias = Callable[[Event], None]

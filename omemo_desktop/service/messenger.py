@@ -62,7 +62,8 @@ from .errors import (
     TrustRequired,
     VerificationMismatch,
 )
-from .events import ConnectionStateChanged, EventBus
+from .events import ConnectionStateChanged, EventBus, TransferProgress
+from .files import FileTransfers, wait_until_sent
 from .omemo_account import OmemoAccount
 from .omemo_backends import BACKENDS
 from .rooms import Room
@@ -119,6 +120,7 @@ class Messenger:
         self._accounts: dict[str, Account] = {}
         self._clock = clock
         self._starting: list[asyncio.Future[None]] = []
+        self._files: FileTransfers | None = None
         self._lock = InstanceLock(data_dir)
         try:
             self._lock.acquire()
@@ -503,6 +505,66 @@ class Messenger:
     def rooms(self, account: str) -> list[RoomView]:
         acc = self._accounts.get(account)
         return [self._room_view(r) for r in acc.rooms.values()] if acc is not None else []
+
+    # ---- files (service/files.py) ---------------------------------------------------------
+
+    def _transfers(self) -> FileTransfers:
+        if self._files is None:
+            self._files = FileTransfers(self._bus, self.ca_file)
+        return self._files
+
+    async def send_file(
+        self,
+        account: str,
+        peer: str,
+        path: Path,
+        *,
+        progress: Callable[[TransferProgress], None] | None = None,
+        cancel: asyncio.Event | None = None,
+    ) -> MessageView:
+        acc = self._account(account)
+        msg = await self._transfers().send_file(
+            acc, peer, Path(path), progress=progress, cancel=cancel
+        )
+        return to_view(account, msg)
+
+    async def send_file_cli(
+        self, account: str, peer: str, path: Path, *, trust_new: str | None
+    ) -> MessageView:
+        """Upload, send, and wait until the server accepted the message."""
+        acc = self._omemo(account)
+        msg = await self._transfers().send_file(acc, peer, Path(path), kick=False)
+        if trust_new == "blind":
+            acc.blind_once.add(msg.id)
+        state = await wait_until_sent(acc, msg.id)
+        entry = await acc.db.run(lambda c: OUTBOX.get(c, msg.id))
+        if entry is not None and entry.state == OutboxState.AWAITING_TRUST:
+            raise TrustRequired(
+                f"{entry.last_error} The file was uploaded; its message waits in the outbox."
+            )
+        if state not in ("acked", "delivered", "read"):
+            reason = entry.last_error if entry is not None else None
+            raise ConnectionFailed(f"The message was not accepted by the server: {reason}")
+        return to_view(account, msg)
+
+    async def download(
+        self,
+        account: str,
+        source: str,
+        dest: Path,
+        *,
+        progress: Callable[[TransferProgress], None] | None = None,
+        cancel: asyncio.Event | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        return await self._transfers().download(
+            self._account(account),
+            source,
+            Path(dest),
+            progress=progress,
+            cancel=cancel,
+            overwrite=overwrite,
+        )
 
     async def close(self) -> None:
         for jid in list(self._accounts):

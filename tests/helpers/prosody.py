@@ -38,7 +38,9 @@ c2s_direct_tls_ports = {{ {direct_tls_port} }}
 s2s_ports = {{}}
 http_ports = {{ {http_port} }}
 http_interfaces = {{ "127.0.0.1" }}
-https_ports = {{}}
+https_ports = {{ {https_port} }}
+https_interfaces = {{ "127.0.0.1" }}
+https_ssl = {{ certificate = "{cert}"; key = "{key}"; }}
 http_external_url = "http://127.0.0.1:{http_port}/"
 component_ports = {{}}
 c2s_require_encryption = true
@@ -69,7 +71,8 @@ Component "{upload_domain}" "http_file_share"
   http_file_share_size_limit = {upload_limit}
   http_file_share_daily_quota = {upload_quota}
   http_host = "127.0.0.1"
-  http_external_url = "http://127.0.0.1:{http_port}/"
+  -- XEP-0454 turns only https:// links into aesgcm:// links: serve uploads over TLS
+  http_external_url = "https://127.0.0.1:{https_port}/"
   ssl = {{ certificate = "{cert}"; key = "{key}"; }}
 """
 
@@ -92,6 +95,7 @@ class ProsodyServer:
     c2s_port: int = field(default_factory=free_port)
     direct_tls_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
+    https_port: int = field(default_factory=free_port)
     ca: TestCA | None = None
     process: subprocess.Popen[bytes] | None = None
 
@@ -120,6 +124,7 @@ class ProsodyServer:
                 c2s_port=self.c2s_port,
                 direct_tls_port=self.direct_tls_port,
                 http_port=self.http_port,
+                https_port=self.https_port,
                 allow_registration="true" if self.allow_registration else "false",
                 cert=self.ca.cert_file,
                 key=self.ca.key_file,
