@@ -73,8 +73,8 @@ fi
 
 # A clean environment, far from the source tree: only the installed bundle can answer.
 run_installed() {
-  (cd "$TMP" && env -i PATH=/usr/bin:/bin HOME="$TMP/home" QT_QPA_PLATFORM=offscreen \
-    XDG_RUNTIME_DIR="$TMP/run" OMEMO_DESKTOP_DATA_DIR="$TMP/data" "$@")
+  (cd "$TMP" && exec env -i PATH=/usr/bin:/bin HOME="$TMP/home" QT_QPA_PLATFORM=offscreen \
+    XDG_RUNTIME_DIR="$TMP/run" TMPDIR="$TMP/run" OMEMO_DESKTOP_DATA_DIR="$TMP/data" "$@")
 }
 mkdir -p "$TMP/home" "$TMP/run" && chmod 700 "$TMP/run"
 smoke() { run_installed timeout 60 omemo-desktop --smoke; }
@@ -83,6 +83,31 @@ version_matches() { run_installed omemo-desktop --version | grep -qx "omemo-desk
 check "installed omemo-desktop --version says $VERSION" version_matches
 cli_runs() { run_installed omemo-desktop-cli --data-dir "$TMP/cli-data" account list; }
 check "installed omemo-desktop-cli loads the service (account list)" cli_runs
+# A second launch hands its link to the first (QtNetwork's local socket in the bundle). The
+# first has no keyring here and waits in its "No keyring" message: it still takes links.
+hand_over() {
+  (cd "$TMP" && exec env -i PATH=/usr/bin:/bin HOME="$TMP/home" QT_QPA_PLATFORM=offscreen \
+    XDG_RUNTIME_DIR="$TMP/run" TMPDIR="$TMP/run" OMEMO_DESKTOP_DATA_DIR="$TMP/data" \
+    omemo-desktop --log-level INFO >"$TMP/first.log" 2>&1) &
+  local first=$! tries=0 # the app itself (exec), so kill ends it
+  until grep -q "listening for later launches" "$TMP/first.log"; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 300 ] && kill -0 "$first" 2>/dev/null || { kill "$first" 2>/dev/null; cat "$TMP/first.log"; return 1; }
+    sleep 0.1
+  done
+  local ok=0
+  run_installed timeout 30 omemo-desktop 'xmpp:bob@example.org?message;body=hi' || ok=1
+  for _ in $(seq 100); do
+    grep -q "handed over 'xmpp:bob@example.org?message;body=hi'" "$TMP/first.log" && break
+    sleep 0.1
+  done
+  grep -q "handed over 'xmpp:bob@example.org" "$TMP/first.log" || ok=1
+  kill "$first" 2>/dev/null
+  wait "$first" 2>/dev/null || true
+  [ "$ok" -eq 0 ] || cat "$TMP/first.log"
+  return "$ok"
+}
+check "a second installed launch hands its xmpp: link to the first" hand_over
 smoke_ms=$(run_installed bash -c 's=$(date +%s%N); omemo-desktop --smoke >/dev/null 2>&1; echo $((($(date +%s%N)-s)/1000000))')
 
 purge() { DEBIAN_FRONTEND=noninteractive $SUDO apt-get purge -y -qq omemo-desktop; }

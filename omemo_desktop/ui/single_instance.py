@@ -90,6 +90,8 @@ class SingleInstance(QObject):
             QLocalServer.removeServer(self.name)
             if not self.server.listen(self.name):
                 log.warning("cannot listen on %s: %s", self.name, self.server.errorString())
+                return True
+        log.info("listening for later launches on %s", self.server.fullServerName())
         return True  # without the socket the app still runs; only the hand-over is lost
 
     def close(self) -> None:
