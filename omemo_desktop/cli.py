@@ -56,6 +56,18 @@ def build_parser() -> argparse.ArgumentParser:
     send.add_argument("--plain", action="store_true", help="send unencrypted")
     send.add_argument("--trust-new", choices=["blind"], help="trust undecided devices blindly")
 
+    send_file = sub.add_parser(
+        "send-file", help="share a file: encrypted upload, link sent with OMEMO (XEP-0454)"
+    )
+    send_file.add_argument("jid", help="contact or room")
+    send_file.add_argument("path")
+    send_file.add_argument("--trust-new", choices=["blind"], help="trust undecided devices blindly")
+
+    download = sub.add_parser("download", help="fetch and verify a shared file")
+    download.add_argument("source", metavar="ID|URL", help="message id or aesgcm:// link")
+    download.add_argument("dest", help="file name, or a folder to keep the link's file name")
+    download.add_argument("--force", action="store_true", help="replace an existing file")
+
     listen = sub.add_parser("listen", help="print received messages")
     listen.add_argument("--json", action="store_true", help="one JSON object per line")
     listen.add_argument("--timeout", type=float, default=None, help="stop after S seconds")
@@ -125,6 +137,18 @@ async def _dispatch(m: MessengerApi, args: argparse.Namespace) -> int:
             await sender(account, args.jid, args.text, encrypt=not args.plain, trust_new=trust_new)
         else:
             await m.send_message(account, args.jid, args.text, encrypt=not args.plain)
+        return 0
+    if args.command == "send-file":
+        file_sender = getattr(m, "send_file_cli", None)
+        if file_sender is not None:
+            view = await file_sender(account, args.jid, Path(args.path), trust_new=args.trust_new)
+        else:
+            view = await m.send_file(account, args.jid, Path(args.path))
+        print(view.id)
+        return 0
+    if args.command == "download":
+        saved = await m.download(account, args.source, Path(args.dest), overwrite=args.force)
+        print(saved)
         return 0
     if args.command == "contacts":
         if args.action == "add":
