@@ -43,6 +43,11 @@ class Writer:
             self.blob(value)
         return self
 
+    def raw(self, value: bytes) -> Writer:
+        """Bytes as they are (a layout the caller packed itself, e.g. with ``struct``)."""
+        self._parts.append(value)
+        return self
+
     def to_bytes(self) -> bytes:
         return b"".join(self._parts)
 
@@ -90,6 +95,10 @@ class Reader:
 
     def optional_blob(self, length: int | None = None) -> bytes | None:
         return self.blob(length) if self.flag() else None
+
+    def raw(self, length: int) -> bytes:
+        """The next ``length`` bytes as they are (truncation raises)."""
+        return self._take(length)
 
     def end(self) -> None:
         if self._pos != len(self._data):
