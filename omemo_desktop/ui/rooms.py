@@ -215,6 +215,7 @@ class InvitationDialog(QDialog):
         super().__init__(parent)
         self.room = room
         self.setWindowTitle("Group chat invitation")
+        self.setMinimumWidth(460)
         self.setAccessibleName(f"Invitation to {room} from {inviter}")
         layout = QVBoxLayout(self)
         text = QLabel(
