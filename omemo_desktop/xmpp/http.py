@@ -74,6 +74,7 @@ class _Connection:
     ) -> None:
         self.reader, self.writer, self.timeout = reader, writer, timeout
         self.h11 = h11.Connection(h11.CLIENT)
+        self.eof = False
 
     async def send(self, event: h11.Event) -> None:
         data = self.h11.send(event)
@@ -86,6 +87,10 @@ class _Connection:
             try:
                 event = self.h11.next_event()
             except h11.RemoteProtocolError as exc:
+                if self.eof:  # h11 reports a body cut short by the peer this way
+                    raise HttpConnectionError(
+                        "the connection closed before the file was complete"
+                    ) from exc
                 raise HttpError(f"the server sent a malformed HTTP answer ({exc})") from exc
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value]
@@ -95,6 +100,7 @@ class _Connection:
                 raise HttpConnectionError("the server stopped answering") from exc
             except OSError as exc:
                 raise HttpConnectionError(f"the connection broke off ({exc})") from exc
+            self.eof = not data
             self.h11.receive_data(data)
 
     async def response(self, url: str) -> Response:
