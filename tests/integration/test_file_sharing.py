@@ -17,7 +17,7 @@ import time
 import tracemalloc
 import urllib.request
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from omemo_desktop.omemo.filecrypt import FileEncryptor, new_file_key
 from omemo_desktop.service.api import (
+    Event,
     FileIntegrityError,
     FileTooLarge,
     MessageReceived,
@@ -32,7 +33,10 @@ from omemo_desktop.service.api import (
     TransferProgress,
     shared_file,
 )
-from tests.helpers.inproc import Client, Clients
+from omemo_desktop.service.messenger import Messenger
+from omemo_desktop.service.omemo_account import OmemoAccount
+from omemo_desktop.storage.secrets import SecretStore
+from tests.helpers.memory_keyring import MemoryKeyring
 from tests.helpers.omemo_bot import OmemoBot
 from tests.helpers.prosody import ProsodyServer
 
@@ -42,11 +46,88 @@ MB = 1024 * 1024
 NS_UPLOAD = "urn:xmpp:http:upload:0"
 
 
+class Client:
+    """One of our clients in-process; records every event so tests can wait on them."""
+
+    def __init__(self, messenger: Messenger, jid: str) -> None:
+        self.m, self.jid = messenger, jid
+        self.events: list[Event] = []
+        self.wire: list[ET.Element] = []
+        self._changed = asyncio.Event()
+        messenger.events.subscribe(self._on_event)
+
+    def _on_event(self, event: Event) -> None:
+        self.events.append(event)
+        self._changed.set()
+
+    @property
+    def acc(self) -> OmemoAccount:
+        return self.m._omemo(self.jid)
+
+    def received(self, peer: str) -> list[MessageReceived]:
+        return [
+            e
+            for e in self.events
+            if isinstance(e, MessageReceived) and e.message.peer == peer and not e.message.notice
+        ]
+
+    async def until(self, cond: Callable[[], bool], timeout: float, what: str) -> None:
+        async def wait() -> None:
+            while not cond():
+                self._changed.clear()
+                await self._changed.wait()
+
+        try:
+            await asyncio.wait_for(wait(), timeout)
+        except TimeoutError:
+            raise AssertionError(f"timed out waiting for {what}; events: {self.events}") from None
+
+    async def wait_bodies(self, peer: str, count: int, timeout: float = 30) -> list[str]:
+        await self.until(lambda: len(self.received(peer)) >= count, timeout, f"{count} messages")
+        return [e.message.body for e in self.received(peer)]
+
+    def capture_wire(self) -> None:
+        """Record every stanza our XMPP layer writes."""
+        client = self.acc.client
+        original = client.send
+
+        def send(element: ET.Element) -> None:
+            self.wire.append(element)
+            original(element)
+
+        client.send = send  # type: ignore[method-assign]
+
+
+class Clients:
+    def __init__(self, prosody: ProsodyServer, root: Path) -> None:
+        self.prosody, self.root = prosody, root
+        self.keyring = MemoryKeyring()
+        self.made: list[Messenger] = []
+
+    def register(self, user: str) -> str:
+        self.prosody.register(user, "pw")
+        return f"{user}@localhost"
+
+    async def make(self, user: str) -> Client:
+        jid = self.register(user)
+        m = Messenger(
+            data_dir=self.root / user,
+            ca_file=self.prosody.ca_file,
+            secrets=SecretStore(self.keyring),
+        )
+        self.made.append(m)
+        client = Client(m, jid)
+        await m.add_account(jid, "pw", server=self.prosody.address)
+        await m.set_trust_policy(jid, "blind")
+        return client
+
+
 @pytest.fixture
 async def clients(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[Clients]:
     made = Clients(prosody, tmp_path)
     yield made
-    await made.close_all()
+    for m in made.made:
+        await m.close()
 
 
 def _random_file(path: Path, size: int) -> str:
