@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import replace
 
 from PySide6.QtCore import QEvent, QPoint, Qt, Signal
@@ -272,6 +273,7 @@ class ChatView(QScrollArea):
         self._last_sender: str | None = None
         self.bubbles: dict[str, MessageBubble] = {}
         self.notices: list[DecryptionNotice] = []
+        self.decorate: Callable[[MessageBubble], None] | None = None  # e.g. files.py widgets
         self._last_day: dt.date | None = None
         self._stick_to_bottom = True
         self.verticalScrollBar().rangeChanged.connect(self._on_scrollbar_range_changed)
@@ -385,6 +387,8 @@ class ChatView(QScrollArea):
         bubble.retry_requested.connect(self.retry_requested)
         bubble.info_requested.connect(self.info_requested)
         self.bubbles[message.id] = bubble
+        if self.decorate is not None:
+            self.decorate(bubble)
         outgoing = message.direction == "out"
         self._append(
             bubble, Qt.AlignmentFlag.AlignRight if outgoing else Qt.AlignmentFlag.AlignLeft

@@ -54,6 +54,7 @@ from omemo_desktop.service.api import (
     TrustChanged,
     TrustDecisionNeeded,
     TrustRequired,
+    shared_file,
 )
 
 from . import icons
@@ -73,6 +74,7 @@ from .dialogs import (
     VerificationUriDialog,
     _bool,
 )
+from .files import FileSharing
 from .pages import ContactPage, OwnDevicesPage
 from .qt_compat import emit
 from .rooms import (
@@ -404,7 +406,13 @@ class MainWindow(QMainWindow):
         self.edit_banner.setObjectName("editBanner")
         self.edit_banner.hide()
         layout.addWidget(self.edit_banner)
+        self.files = FileSharing(
+            self.runner, lambda: (self.messenger, self.account, self.peer), self.show_error, self
+        )
+        self.chat.decorate = self.files.decorate
+        layout.addWidget(self.files.bar)
         row = QHBoxLayout()
+        row.addWidget(self.files.attach_button, 0, Qt.AlignmentFlag.AlignBottom)
         self.composer = Composer()
         self.composer.submitted.connect(self._on_composer_submitted)
         self.composer.edit_last_requested.connect(self._on_composer_edit_last_requested)
@@ -959,6 +967,8 @@ class MainWindow(QMainWindow):
             prefix = f"{nick_of(message.sender)}: "  # in a room, say who wrote it
         else:
             prefix = ""
+        if (file := shared_file(message)) is not None:
+            return (prefix + "📎 " + file.name)[:60]  # never the link: it holds the key
         return (prefix + message.body.replace("\n", " "))[:60]
 
     def _is_open(self, account: str, peer: str) -> bool:
@@ -1012,6 +1022,8 @@ class MainWindow(QMainWindow):
             if _bool(self.settings.value("notification_previews", False))
             else "New message"
         )
+        if (file := shared_file(message)) is not None and body != "New message":
+            body = "📎 " + file.name  # the link holds the key: never into the notification
         if self._room(message.peer, account) is not None:
             body = f"{nick_of(message.sender)}: {body}"
         self.tray.showMessage(name, body, icons.app_icon(), 5000)

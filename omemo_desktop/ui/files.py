@@ -1,0 +1,324 @@
+"""Sharing files in the chat: an attach button with an upload bar (progress, Cancel), and a
+file widget inside bubbles whose message is a shared file (XEP-0454), with Save… and, for
+images, an inline preview.
+
+An aesgcm:// link carries the file's key in its fragment, so it is never shown as a link
+or handed to a browser: the bubble's text is replaced by this widget. Image previews are
+downloaded (verified) into a private temporary folder, loaded, and deleted at once, so no
+decrypted copy stays on disk unless the person saves one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QPixmap
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QProgressBar,
+    QPushButton,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from omemo_desktop.service.api import (
+    MessageView,
+    MessengerApi,
+    SharedFile,
+    TransferProgress,
+    shared_file,
+)
+
+from . import icons
+from .tasks import TaskRunner
+
+PREVIEW_SIZE = 280
+# (messenger, account, open conversation) of the window, read when the person acts
+Context = Callable[[], tuple[MessengerApi | None, str | None, str | None]]
+AskPath = Callable[[QWidget, str], str | None]
+
+
+def ask_open_path(parent: QWidget, _suggested: str) -> str | None:
+    path, _ = QFileDialog.getOpenFileName(parent, "Share a file (encrypted)")
+    return path or None
+
+
+def ask_save_path(parent: QWidget, suggested: str) -> str | None:
+    path, _ = QFileDialog.getSaveFileName(parent, "Save the file", suggested)
+    return path or None
+
+
+def _percent(p: TransferProgress) -> int:
+    return int(p.done * 100 / p.total) if p.total else 0
+
+
+class TransferBar(QFrame):
+    """Shown above the composer while a file uploads."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("transferBar")
+        row = QHBoxLayout(self)
+        row.setContentsMargins(4, 2, 4, 2)
+        self.label = QLabel(self)
+        self.label.setObjectName("transferLabel")
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 100)
+        self.progress.setAccessibleName("Upload progress")
+        self.cancel = QPushButton("Cancel", self)
+        self.cancel.setAccessibleName("Cancel the upload")
+        row.addWidget(self.label, 1)
+        row.addWidget(self.progress, 2)
+        row.addWidget(self.cancel)
+        self.hide()
+
+
+class FileSharing(QObject):
+    """The window's file sharing: owns the attach button and the upload bar, and decorates
+    chat bubbles whose message is a shared file."""
+
+    def __init__(
+        self,
+        runner: TaskRunner,
+        context: Context,
+        on_error: Callable[[str], None],
+        parent: QWidget,
+    ) -> None:
+        super().__init__(parent)
+        self.runner = runner
+        self.context = context
+        self.on_error = on_error
+        self.window = parent
+        self.ask_open: AskPath = ask_open_path  # tests replace the dialogs
+        self.ask_save: AskPath = ask_save_path
+        self.attach_button = QToolButton(parent)
+        self.attach_button.setObjectName("attachButton")
+        self.attach_button.setText("📎")
+        self.attach_button.setAccessibleName("Share a file")
+        self.attach_button.setToolTip("Share a file, end-to-end encrypted")
+        self.attach_button.clicked.connect(self._on_attach_button_clicked)
+        self.bar = TransferBar(parent)
+        self.bar.cancel.clicked.connect(self._on_bar_cancel_clicked)
+        self._cancel: asyncio.Event | None = None
+
+    # ---- upload -------------------------------------------------------------------------
+
+    @property
+    def uploading(self) -> bool:
+        return self._cancel is not None
+
+    def _on_attach_button_clicked(self) -> None:
+        path = self.ask_open(self.window, "")
+        if path:
+            self.send_path(Path(path))
+
+    def send_path(self, path: Path) -> None:
+        messenger, account, peer = self.context()
+        if messenger is None or account is None or peer is None or self.uploading:
+            return
+        cancel = asyncio.Event()
+        self._cancel = cancel
+        self.attach_button.setEnabled(False)
+        self.bar.label.setText(f"Sending {path.name}…")
+        self.bar.progress.setValue(0)
+        self.bar.cancel.setEnabled(True)
+        self.bar.show()
+
+        def progress(p: TransferProgress) -> None:
+            self.bar.progress.setValue(_percent(p))
+
+        def done(_: MessageView) -> None:
+            self._finish()
+
+        def failed(text: str, _error: BaseException) -> None:
+            self._finish()
+            if not cancel.is_set():
+                self.on_error(text)
+
+        self.runner.run(
+            messenger.send_file(account, peer, path, progress=progress, cancel=cancel),
+            done,
+            failed,
+        )
+
+    def _finish(self) -> None:
+        self._cancel = None
+        self.bar.hide()
+        self.attach_button.setEnabled(True)
+
+    def _on_bar_cancel_clicked(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+            self.bar.cancel.setEnabled(False)
+            self.bar.label.setText("Cancelling…")
+
+    # ---- received (and sent) files ------------------------------------------------------
+
+    def decorate(self, bubble: QWidget) -> None:
+        """ChatView hook: put a file widget in place of the link in a bubble."""
+        message: MessageView | None = getattr(bubble, "message", None)
+        info = shared_file(message)
+        body: QLabel | None = getattr(bubble, "body", None)
+        layout = bubble.layout()
+        if message is None or info is None or body is None or layout is None:
+            return
+        body.hide()  # the link holds the key: never shown, never clickable
+        widget = FileMessageWidget(self, message, info, bubble)
+        assert isinstance(layout, QVBoxLayout)
+        layout.insertWidget(layout.indexOf(body) + 1, widget)
+        who = "You" if message.direction == "out" else message.peer
+        bubble.setAccessibleName(f"{who}: file {info.name}")
+
+
+class FileMessageWidget(QFrame):
+    def __init__(
+        self, owner: FileSharing, message: MessageView, info: SharedFile, parent: QWidget
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("fileMessage")
+        self.owner, self.message, self.info = owner, message, info
+        self._cancel: asyncio.Event | None = None
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(4)
+        row = QHBoxLayout()
+        self.name = QLabel(f"{'🖼' if info.is_image else '📄'} {info.name}", self)
+        self.name.setObjectName("fileName")
+        self.name.setTextFormat(Qt.TextFormat.PlainText)
+        row.addWidget(self.name, 1)
+        self.show_button = QPushButton("Show", self)
+        self.show_button.setAccessibleName(f"Show the image {info.name}")
+        self.show_button.setVisible(info.is_image)
+        self.show_button.clicked.connect(self._on_show_button_clicked)
+        row.addWidget(self.show_button)
+        self.save_button = QPushButton("Save…", self)
+        self.save_button.setAccessibleName(f"Save the file {info.name}")
+        self.save_button.clicked.connect(self._on_save_button_clicked)
+        row.addWidget(self.save_button)
+        layout.addLayout(row)
+        progress_row = QHBoxLayout()
+        self.progress = QProgressBar(self)
+        self.progress.setRange(0, 100)
+        self.progress.setAccessibleName(f"Download progress of {info.name}")
+        self.cancel_button = QPushButton("Cancel", self)
+        self.cancel_button.setAccessibleName("Cancel the download")
+        self.cancel_button.clicked.connect(self._on_cancel_button_clicked)
+        progress_row.addWidget(self.progress, 1)
+        progress_row.addWidget(self.cancel_button)
+        self.progress_box = QWidget(self)
+        self.progress_box.setLayout(progress_row)
+        self.progress_box.hide()
+        layout.addWidget(self.progress_box)
+        self.preview = QLabel(self)
+        self.preview.setObjectName("filePreview")
+        self.preview.setAccessibleName(f"Preview of {info.name}")
+        self.preview.hide()
+        layout.addWidget(self.preview)
+        self.status = QLabel(self)
+        self.status.setObjectName("fileStatus")
+        self.status.setWordWrap(True)
+        self.status.setTextFormat(Qt.TextFormat.PlainText)
+        self.status.hide()
+        layout.addWidget(self.status)
+
+    def _say(self, text: str, error: bool = False) -> None:
+        self.status.setText(text)
+        self.status.setStyleSheet(f"color: {icons.RED.name()};" if error else "")
+        self.status.show()
+
+    def _download(
+        self,
+        dest: Path,
+        on_done: Callable[[Path], None],
+        on_end: Callable[[], None] = lambda: None,
+    ) -> None:
+        messenger, _account, _peer = self.owner.context()
+        if messenger is None or self._cancel is not None:
+            on_end()
+            return
+        cancel = asyncio.Event()
+        self._cancel = cancel
+        self.progress.setValue(0)
+        self.progress_box.show()
+        self.status.hide()
+        self.save_button.setEnabled(False)
+        self.show_button.setEnabled(False)
+
+        def progress(p: TransferProgress) -> None:
+            self.progress.setValue(_percent(p))
+
+        def finish() -> None:
+            on_end()
+            self._cancel = None
+            self.progress_box.hide()
+            self.save_button.setEnabled(True)
+            self.show_button.setEnabled(True)
+
+        def done(path: Path) -> None:
+            on_done(path)
+            finish()
+
+        def failed(text: str, _error: BaseException) -> None:
+            finish()
+            self._say("Download cancelled." if cancel.is_set() else text, not cancel.is_set())
+
+        self.owner.runner.run(
+            messenger.download(
+                self.message.account,
+                self.message.id,
+                dest,
+                progress=progress,
+                cancel=cancel,
+                overwrite=True,
+            ),
+            done,
+            failed,
+        )
+
+    def _on_save_button_clicked(self) -> None:
+        chosen = self.owner.ask_save(self, self.info.name)
+        if chosen:
+            self._download(Path(chosen), lambda p: self._say(f"Saved to {p}"))
+
+    def _on_show_button_clicked(self) -> None:
+        folder = Path(tempfile.mkdtemp(prefix="omemo-desktop-preview-"))  # mode 0700
+
+        def remove() -> None:
+            for leftover in folder.iterdir():
+                leftover.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+        def loaded(path: Path) -> None:
+            pixmap = QPixmap(str(path))  # read before finish() removes the file
+            if pixmap.isNull():
+                self._say("This file is not an image this app can show; save it instead.")
+                return
+            self.preview.setPixmap(
+                pixmap.scaled(
+                    PREVIEW_SIZE,
+                    PREVIEW_SIZE,
+                    Qt.AspectRatioMode.KeepAspectRatio,
+                    Qt.TransformationMode.SmoothTransformation,
+                )
+            )
+            self.preview.show()
+            self.show_button.hide()
+
+        self._download(folder / ("preview" + Path(self.info.name).suffix), loaded, remove)
+
+    def _on_cancel_button_clicked(self) -> None:
+        if self._cancel is not None:
+            self._cancel.set()
+
+
+__all__ = ["FileMessageWidget", "FileSharing", "TransferBar"]
