@@ -187,6 +187,10 @@ class FileMessageWidget(QFrame):
         self.setObjectName("fileMessage")
         self.owner, self.message, self.info = owner, message, info
         self._cancel: asyncio.Event | None = None
+        # The chat view rebuilds its bubbles when a conversation is (re)opened; a transfer
+        # started here goes on, but must not touch a deleted widget when it ends.
+        alive = self._alive = [True]
+        self.destroyed.connect(lambda *_: alive.__setitem__(0, False))
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
@@ -253,23 +257,30 @@ class FileMessageWidget(QFrame):
         self.save_button.setEnabled(False)
         self.show_button.setEnabled(False)
 
+        alive = self._alive
+
         def progress(p: TransferProgress) -> None:
-            self.progress.setValue(_percent(p))
+            if alive[0]:
+                self.progress.setValue(_percent(p))
 
         def finish() -> None:
             on_end()
+            if not alive[0]:
+                return
             self._cancel = None
             self.progress_box.hide()
             self.save_button.setEnabled(True)
             self.show_button.setEnabled(True)
 
         def done(path: Path) -> None:
-            on_done(path)
+            if alive[0]:
+                on_done(path)
             finish()
 
         def failed(text: str, _error: BaseException) -> None:
             finish()
-            self._say("Download cancelled." if cancel.is_set() else text, not cancel.is_set())
+            if alive[0]:
+                self._say("Download cancelled." if cancel.is_set() else text, not cancel.is_set())
 
         self.owner.runner.run(
             messenger.download(
@@ -303,14 +314,14 @@ class FileMessageWidget(QFrame):
             if pixmap.isNull():
                 self._say("This file is not an image this app can show; save it instead.")
                 return
-            self.preview.setPixmap(
-                pixmap.scaled(
+            if max(pixmap.width(), pixmap.height()) > PREVIEW_SIZE:  # shrink, never enlarge
+                pixmap = pixmap.scaled(
                     PREVIEW_SIZE,
                     PREVIEW_SIZE,
                     Qt.AspectRatioMode.KeepAspectRatio,
                     Qt.TransformationMode.SmoothTransformation,
                 )
-            )
+            self.preview.setPixmap(pixmap)
             self.preview.show()
             self.show_button.hide()
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 from typing import Any
 
 from omemo_desktop.service.api import (
@@ -23,8 +25,16 @@ from omemo_desktop.service.api import (
     RoomView,
     RosterChanged,
     ServiceError,
+    TransferCancelled,
+    TransferProgress,
     TrustChanged,
 )
+
+
+def fake_aesgcm_url(name: str) -> str:
+    """A well-formed aesgcm:// link (XEP-0454) for a file called `name`."""
+    return f"aesgcm://files.example.org/slot/{name}#" + "ab" * 44
+
 
 URI_PAIR = re.compile(r"(omemo2?)-sid-(\d+)=([0-9a-fA-F]{64})")
 
@@ -52,6 +62,8 @@ class FakeMessenger:
         self.room_map: dict[tuple[str, str], RoomView] = {}  # joined rooms
         self.existing_rooms: dict[str, RoomView] = {}  # rooms on the "server", not joined yet
         self.removed_devices: list[tuple[str, int]] = []
+        self.shared: dict[str, bytes] = {}  # message id -> the file a download writes
+        self.upload_gate: asyncio.Event | None = None  # when set, send_file pauses at 50 %
         self._counter = 0
 
     # -- helpers for tests ------------------------------------------------------------
@@ -292,6 +304,73 @@ class FakeMessenger:
 
     def rooms(self, account: str) -> list[RoomView]:
         return [v for (acc, _), v in self.room_map.items() if acc == account]
+
+    async def send_file(
+        self,
+        account: str,
+        peer: str,
+        path: Path,
+        *,
+        progress: Callable[[TransferProgress], None] | None = None,
+        cancel: asyncio.Event | None = None,
+    ) -> MessageView:
+        self._record("send_file", account, peer, path)
+        data = Path(path).read_bytes()
+
+        def step(done: int, state: str = "running") -> None:
+            if progress is not None:
+                progress(
+                    TransferProgress(
+                        account, "t1", peer, "upload", path.name, done, len(data), state
+                    )
+                )
+
+        step(0)
+        if self.upload_gate is not None:
+            step(len(data) // 2)
+            waits = [asyncio.ensure_future(self.upload_gate.wait())]
+            if cancel is not None:
+                waits.append(asyncio.ensure_future(cancel.wait()))
+            await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+            for w in waits:
+                w.cancel()
+        if cancel is not None and cancel.is_set():
+            step(len(data) // 2, "cancelled")
+            raise TransferCancelled("The transfer was cancelled.")
+        step(len(data), "finished")
+        message = MessageView(
+            id=self._next_id(),
+            account=account,
+            peer=peer,
+            direction="out",
+            body=fake_aesgcm_url(path.name),
+            timestamp=time.time(),
+            encryption="omemo2",
+            trust="trusted",
+            state="pending",
+        )
+        self.shared[message.id] = data
+        self.add_message(message)
+        self.emit(MessageStored(account, message))
+        return message
+
+    async def download(
+        self,
+        account: str,
+        source: str,
+        dest: Path,
+        *,
+        progress: Callable[[TransferProgress], None] | None = None,
+        cancel: asyncio.Event | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        self._record("download", account, source, dest, overwrite=overwrite)
+        data = self.shared[source]
+        if progress is not None:
+            progress(TransferProgress(account, "t2", "", "download", dest.name, 0, len(data)))
+        await asyncio.sleep(0)
+        Path(dest).write_bytes(data)
+        return Path(dest)
 
     async def close(self) -> None:
         self._record("close")
