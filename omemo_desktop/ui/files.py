@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -102,7 +103,7 @@ class FileSharing(QObject):
         self.ask_save: AskPath = ask_save_path
         self.attach_button = QToolButton(parent)
         self.attach_button.setObjectName("attachButton")
-        self.attach_button.setText("📎")
+        self.attach_button.setText("Attach…")
         self.attach_button.setAccessibleName("Share a file")
         self.attach_button.setToolTip("Share a file, end-to-end encrypted")
         self.attach_button.clicked.connect(self._on_attach_button_clicked)
@@ -195,7 +196,10 @@ class FileMessageWidget(QFrame):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(4)
         row = QHBoxLayout()
-        self.name = QLabel(f"{'🖼' if info.is_image else '📄'} {info.name}", self)
+        icon = QLabel(self)
+        icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon).pixmap(20))
+        row.addWidget(icon)
+        self.name = QLabel(info.name, self)
         self.name.setObjectName("fileName")
         self.name.setTextFormat(Qt.TextFormat.PlainText)
         row.addWidget(self.name, 1)

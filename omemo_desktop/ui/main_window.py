@@ -968,7 +968,7 @@ class MainWindow(QMainWindow):
         else:
             prefix = ""
         if (file := shared_file(message)) is not None:
-            return (prefix + "📎 " + file.name)[:60]  # never the link: it holds the key
+            return (prefix + "File: " + file.name)[:60]  # never the link: it holds the key
         return (prefix + message.body.replace("\n", " "))[:60]
 
     def _is_open(self, account: str, peer: str) -> bool:
@@ -1023,7 +1023,7 @@ class MainWindow(QMainWindow):
             else "New message"
         )
         if (file := shared_file(message)) is not None and body != "New message":
-            body = "📎 " + file.name  # the link holds the key: never into the notification
+            body = "File: " + file.name  # the link holds the key: never into the notification
         if self._room(message.peer, account) is not None:
             body = f"{nick_of(message.sender)}: {body}"
         self.tray.showMessage(name, body, icons.app_icon(), 5000)
