@@ -122,6 +122,8 @@ class Account:
         self.bus = bus
         self.clock = clock
         self._send_lock = asyncio.Lock()
+        # Held from reading a ratchet session to committing its successor (both pipelines).
+        self.ratchet_lock = asyncio.Lock()
         self._drain_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._catch_up_done = asyncio.Event()
@@ -289,18 +291,38 @@ class Account:
         direction = Direction.OUT if outgoing else Direction.IN
         if await self.db.run(partial(_seen_before, peer, origin_id, m.stanza_id, direction)):
             return  # seen before (archive, carbon, resend): exactly once for the user
-        opened = await self.decrypt(m, peer, outgoing)
+        # No send may read the session between decrypting and committing the new state:
+        # a send persisting its older copy would roll the receiving chain back.
+        async with self.ratchet_lock:
+            opened = await self.decrypt(m, peer, outgoing)
+            stored = await self._store_opened(m, peer, outgoing, opened, origin_id, direction)
+        await self.after_decrypt(opened)
+        if stored is None:
+            return
+        if not outgoing and m.receipt_requested and self.client.connected and m.id:
+            with contextlib.suppress(XmppError):
+                self.client.send(receipt(m.sender, m.id))
+        self.bus.publish(MessageReceived(self.jid, to_view(self.jid, stored)))
+
+    async def _store_opened(
+        self,
+        m: InboundMessage,
+        peer: str,
+        outgoing: bool,
+        opened: Opened,
+        origin_id: str | None,
+        direction: Direction,
+    ) -> Message | None:
+        """Commit the decrypt stage's state with the message; the new message, if any."""
         if opened.body is None:
             if opened.persist is not None:
                 await self.db.transaction(opened.persist)
-            await self.after_decrypt(opened)
-            return
+            return None
         if m.replace_id and opened.error is None:
             await self._on_correction(peer, m, opened.body, outgoing)
             if opened.persist is not None:
                 await self.db.transaction(opened.persist)
-            await self.after_decrypt(opened)
-            return
+            return None
         new = NewMessage(
             conversation=peer,
             direction=direction,
@@ -330,14 +352,7 @@ class Account:
             except DuplicateMessage:
                 return None
 
-        stored = await self.db.transaction(store)
-        await self.after_decrypt(opened)
-        if stored is None:
-            return
-        if not outgoing and m.receipt_requested and self.client.connected and m.id:
-            with contextlib.suppress(XmppError):
-                self.client.send(receipt(m.sender, m.id))
-        self.bus.publish(MessageReceived(self.jid, to_view(self.jid, stored)))
+        return await self.db.transaction(store)
 
     async def decrypt(self, m: InboundMessage, peer: str, outgoing: bool) -> Opened:
         """Plaintext only here; the OMEMO layer overrides this."""
@@ -465,6 +480,10 @@ class Account:
 
     async def _send_one(self, msg: Message, attempts: int) -> bool:
         """Encrypt (if asked) and write one message to the stream. False = not sent now."""
+        async with self.ratchet_lock:  # see _on_message: one session update at a time
+            return await self._encrypt_and_write(msg, attempts)
+
+    async def _encrypt_and_write(self, msg: Message, attempts: int) -> bool:
         try:
             extra, body, recipients = await self.encrypt(msg)
         except SendBlocked as exc:

@@ -501,6 +501,10 @@ class OmemoAccount(Account):
 
     async def send_empty(self, ns: Namespace, jid: str, device_id: int) -> None:
         """A content-free message: completes a session, answers a heartbeat, or resets."""
+        async with self.ratchet_lock:
+            await self._send_empty(ns, jid, device_id)
+
+    async def _send_empty(self, ns: Namespace, jid: str, device_id: int) -> None:
         backend = BACKENDS[ns]
         stored = await self.db.run(lambda c: SESSIONS.get(c, ns, jid, device_id))
         if stored is not None:
