@@ -55,7 +55,11 @@ class Peer:
 
     async def wait_bodies(self, wanted: list[str], timeout: float = 30.0) -> None:
         """Until every body in `wanted` was received at least once."""
-        await self.wait_for(lambda: set(wanted) <= set(self.bodies()), timeout)
+        try:
+            await self.wait_for(lambda: set(wanted) <= set(self.bodies()), timeout)
+        except TimeoutError:
+            missing = [b for b in wanted if b not in self.bodies()]
+            raise AssertionError(f"{self.jid} never received {missing}") from None
 
 
 MakePeer = Callable[..., Awaitable[Peer]]

@@ -1,0 +1,109 @@
+"""The server SIGKILLed mid-burst, and the socket cut while the stream is being resumed:
+every encrypted message arrives exactly once and both clients keep running."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from omemo_desktop.service.api import ConnectionStateChanged
+from tests.helpers.prosody import ProsodyServer
+from tests.reliability.support import MakePeer, Peer, exactly_once, stored_bodies
+
+
+async def _outbox_empty(peer: Peer, timeout: float = 60.0) -> None:
+    async def loop() -> None:
+        while await peer.acc.db.run(
+            lambda c: c.execute("SELECT count(*) FROM outbox").fetchone()[0]
+        ):
+            await asyncio.sleep(0.1)
+
+    try:
+        await asyncio.wait_for(loop(), timeout)
+    except TimeoutError:
+        rows = await peer.acc.db.run(
+            lambda c: c.execute(
+                "SELECT message_id, state, attempts, last_error FROM outbox"
+            ).fetchall()
+        )
+        raise AssertionError(f"{peer.jid}'s outbox is not empty: {rows}") from None
+
+
+async def test_server_sigkilled_mid_burst_loses_and_doubles_no_encrypted_message(
+    peers: MakePeer, prosody: ProsodyServer
+) -> None:
+    alice, bob = await peers("alice"), await peers("bob")
+    await alice.m.send_message(alice.jid, bob.jid, "warm up")
+    await bob.wait_bodies(["warm up"])
+
+    to_bob = [f"a{i}" for i in range(30)]
+    to_alice = [f"b{i}" for i in range(10)]
+    # A burst in both directions; the server dies while it is on the wire.
+    for i in range(20):
+        await alice.m.send_message(alice.jid, bob.jid, to_bob[i])
+        if i < 5:
+            await bob.m.send_message(bob.jid, alice.jid, to_alice[i])
+    await bob.wait_for(lambda: "a0" in bob.bodies())
+    await asyncio.to_thread(prosody.kill)  # SIGKILL: no stream close, no flush
+    for peer in (alice, bob):
+        await peer.wait_for(
+            lambda p=peer: any(
+                isinstance(e, ConnectionStateChanged) and e.state == "disconnected"
+                for e in p.events
+            )
+        )
+    # Written while the server is dead: they wait in the outboxes.
+    for i in range(20, 30):
+        await alice.m.send_message(alice.jid, bob.jid, to_bob[i])
+    for i in range(5, 10):
+        await bob.m.send_message(bob.jid, alice.jid, to_alice[i])
+    await asyncio.to_thread(prosody.start)
+
+    await bob.wait_bodies(to_bob, timeout=60)
+    await alice.wait_bodies(to_alice, timeout=60)
+    await _outbox_empty(alice)
+    await _outbox_empty(bob)
+    # One more exchange proves the sessions survived whatever was resent.
+    await alice.m.send_message(alice.jid, bob.jid, "after")
+    await bob.wait_bodies(["after"])
+    exactly_once(await stored_bodies(bob.acc, alice.jid), ["warm up", *to_bob, "after"])
+    exactly_once(await stored_bodies(alice.acc, bob.jid), to_alice)
+    assert sorted(bob.bodies()) == sorted(["warm up", *to_bob, "after"])  # events: once each
+    assert not bob.notices() and not alice.notices()
+
+
+async def test_socket_cut_during_stream_resumption(peers: MakePeer) -> None:
+    alice, bob = await peers("alice"), await peers("bob")
+    await alice.m.send_message(alice.jid, bob.jid, "warm up")
+    await bob.wait_bodies(["warm up"])
+
+    x = bob.acc.client._x
+    cuts: list[str] = []
+    resumed = asyncio.Event()
+    x.add_event_handler("session_resumed", lambda _: resumed.set())
+
+    def cut_on_resume(stanza: Any) -> Any:
+        # The first <resume/> goes out, and the connection dies right behind it.
+        if getattr(stanza, "name", "") == "resume" and not cuts:
+            cuts.append("cut")
+            asyncio.get_running_loop().call_later(0.05, bob.acc.client.drop_socket)
+        return stanza
+
+    x.add_filter("out", cut_on_resume)
+    bob.acc.client.drop_socket()
+    during = [f"during {i}" for i in range(5)]
+    for text in during:
+        await alice.m.send_message(alice.jid, bob.jid, text)
+    await bob.m.send_message(bob.jid, alice.jid, "from bob while away")
+    await bob.wait_for(lambda: bool(cuts), timeout=30)
+    await bob.wait_bodies(during, timeout=60)
+    after = [f"after {i}" for i in range(3)]
+    for text in after:
+        await alice.m.send_message(alice.jid, bob.jid, text)
+    await bob.wait_bodies(after)
+    await alice.wait_bodies(["from bob while away"])
+    await _outbox_empty(bob)
+    exactly_once(await stored_bodies(bob.acc, alice.jid), ["warm up", *during, *after])
+    assert sorted(bob.bodies()) == sorted(["warm up", *during, *after])
+    assert bob.m.connection_state(bob.jid) == "connected"
+    print("resumed" if resumed.is_set() else "new session after the failed resumption")
