@@ -460,7 +460,9 @@ class Account:
                         continue
                     try:
                         ok = await self._send_one(msg, entry.attempts)
-                    except XmppNotConnected:
+                    except XmppNotConnected as exc:
+                        # Written earlier in this batch but never confirmed: queue them again.
+                        await self.db.transaction(partial(_requeue, sent, str(exc)))
                         return
                     if ok:
                         sent.append(msg)
@@ -471,8 +473,8 @@ class Account:
                 except XmppError as exc:
                     log.info("no ack from the server yet (%s); will resend", exc)
                     await self.db.transaction(partial(_requeue, sent, str(exc)))
-                    return
-                await self.db.transaction(partial(_acked, sent))
+                    continue  # reconnected meanwhile (its kick found us busy): send again
+                sent = await self.db.transaction(partial(_acked, sent))
                 for m in sent:
                     self.bus.publish(
                         MessageStateChanged(self.jid, m.conversation, str(m.id), "acked")
@@ -536,7 +538,15 @@ class Account:
             self.persist_sent(conn, msg.id)
 
         await self.db.transaction(mark_sending)
-        self.client.send(stanza)
+        try:
+            self.client.send(stanza)
+        except XmppNotConnected:
+            # The connection dropped between the check and the write: back to the queue, or
+            # the entry would stay SENDING (and unsent) until the app restarts.
+            await self.db.transaction(
+                partial(OUTBOX.set_state, message_id=msg.id, state=OutboxState.QUEUED)
+            )
+            raise
         return True
 
     async def encrypt(
@@ -618,10 +628,12 @@ def _in_arrival_order(conn: sqlite3.Connection, new: NewMessage, stamp: float | 
     sort before one stored earlier within that same second (history is ordered by time)."""
     if stamp is None or stamp != int(stamp):
         return new
-    latest = MESSAGES.newest(conn, new.conversation, 1)
-    if latest and stamp <= latest[0].timestamp < stamp + 1:
-        return replace(new, timestamp=latest[0].timestamp)
-    return new
+    row = conn.execute(
+        "SELECT MAX(timestamp) FROM messages WHERE conversation = ? AND timestamp >= ?"
+        " AND timestamp < ?",
+        (new.conversation, stamp, stamp + 1),
+    ).fetchone()
+    return new if row[0] is None else replace(new, timestamp=float(row[0]))
 
 
 def _seen_before(
@@ -654,10 +666,17 @@ def _requeue(sent: list[Message], error: str, conn: sqlite3.Connection) -> None:
         OUTBOX.set_state(conn, m.id, OutboxState.QUEUED, error=error)
 
 
-def _acked(sent: list[Message], conn: sqlite3.Connection) -> None:
+def _acked(sent: list[Message], conn: sqlite3.Connection) -> list[Message]:
+    """Leave the outbox; returns the messages whose state moved to ACKED (a receipt that
+    overtook the server's confirmation must not be downgraded from DELIVERED or READ)."""
+    moved = []
     for m in sent:
         OUTBOX.remove(conn, m.id)
-        MESSAGES.set_state(conn, m.id, DeliveryState.ACKED)
+        current = MESSAGES.get(conn, m.id)
+        if current is not None and current.state in (DeliveryState.PENDING, DeliveryState.SENT):
+            MESSAGES.set_state(conn, m.id, DeliveryState.ACKED)
+            moved.append(m)
+    return moved
 
 
 def _newest_stanza_id_in(archive: str, room: str | None, conn: sqlite3.Connection) -> str | None:

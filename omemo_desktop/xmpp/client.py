@@ -152,6 +152,7 @@ class XmppClient:
         # query id -> (archive JID, page being filled)
         self._mam_queries: dict[str, tuple[str, list[InboundMessage]]] = {}
         self._reconnect_task: asyncio.Future[None] | None = None
+        self._dropped = asyncio.Event()  # set (then replaced) each time the connection is lost
         self.presence_watchers: list[Callable[[PresenceUpdate], None]] = []
         self._setup_handlers()
 
@@ -305,6 +306,8 @@ class XmppClient:
     def _on_disconnected(self, reason: Any) -> None:
         was = self._connected.is_set()
         self._connected.clear()
+        self._dropped.set()
+        self._dropped = asyncio.Event()
         if was:
             self.inbound.put_nowait(Disconnected(str(reason or "")))
         if self._wanted and was:
@@ -352,7 +355,20 @@ class XmppClient:
         """
         ping = ET.Element(q(NS_CLIENT, "iq"), {"type": "get", "to": self._x.boundjid.domain})
         ET.SubElement(ping, "{urn:xmpp:ping}ping")
-        await self.iq(ping, timeout=timeout)
+        # A lost connection fails the barrier at once instead of after the timeout, so the
+        # caller re-queues and the next session sends again (receivers drop the copies).
+        dropped = asyncio.ensure_future(self._dropped.wait())
+        answer = asyncio.ensure_future(self.iq(ping, timeout=timeout))
+        try:
+            await asyncio.wait({answer, dropped}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            dropped.cancel()
+        if not answer.done():
+            answer.cancel()
+            with contextlib.suppress(asyncio.CancelledError, XmppError):
+                await answer
+            raise XmppNotConnected("the connection was lost before the server confirmed")
+        answer.result()
 
     async def iq(self, element: ET.Element, timeout: float = 15.0) -> ET.Element:
         """Send an IQ and return the result element; errors raise XmppStanzaError."""
