@@ -22,9 +22,9 @@ async def peers(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[MakePee
     keyring = MemoryKeyring()
     registered: set[str] = set()
 
-    async def make(name: str, *, keyring_backend: Any = None) -> Peer:
+    async def make(name: str, *, keyring_backend: Any = None, password: str = PASSWORD) -> Peer:
         if name not in registered:
-            prosody.register(name, PASSWORD)
+            prosody.register(name, password)
             registered.add(name)
         m = Messenger(
             data_dir=tmp_path / name,
@@ -37,7 +37,7 @@ async def peers(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[MakePee
         if jid in m.accounts():
             await m.connect(jid)
         else:
-            await m.add_account(jid, PASSWORD, server=prosody.address)
+            await m.add_account(jid, password, server=prosody.address)
         await m.set_trust_policy(jid, "blind")
         return peer
 
