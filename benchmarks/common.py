@@ -70,6 +70,8 @@ class Config:
     storage_messages: int = 1_000_000
     gui_messages: int = 100_000
     chat_messages: int = 10_000
+    #: bubbles put into one ChatView at once (the widget-per-message stress case)
+    chat_widgets: int = 2_000
     #: repetitions of a fast operation (scaled down for slow ones)
     reps: int = 300
     #: repetitions of each GUI subprocess
@@ -87,6 +89,7 @@ class Config:
                 storage_messages=20_000,
                 gui_messages=5_000,
                 chat_messages=1_000,
+                chat_widgets=300,
                 reps=40,
                 gui_runs=2,
                 cache_dir=cache_dir,
@@ -139,6 +142,58 @@ def ameasure(
         return samples
 
     return Stats.of(loop.run_until_complete(series()))
+
+
+def _samples(fn: Callable[[], object], count: int, scale: float) -> list[float]:
+    clock = time.perf_counter
+    out = []
+    for _ in range(count):
+        start = clock()
+        fn()
+        out.append((clock() - start) * scale)
+    return out
+
+
+def _asamples(
+    loop: asyncio.AbstractEventLoop, fn: Callable[[], Awaitable[object]], count: int, scale: float
+) -> list[float]:
+    async def series() -> list[float]:
+        clock = time.perf_counter
+        out = []
+        for _ in range(count):
+            start = clock()
+            await fn()
+            out.append((clock() - start) * scale)
+        return out
+
+    return loop.run_until_complete(series())
+
+
+def interleaved(
+    loop: asyncio.AbstractEventLoop,
+    ours: tuple[Callable[[], object], int],
+    floor: tuple[Callable[[], object], int],
+    reference: tuple[Callable[[], Awaitable[object]], int],
+    *,
+    rounds: int = 5,
+    warmup: int = 2,
+    scale: float = 1e6,
+) -> tuple[Stats, Stats, Stats]:
+    """Ours, the floor and the (async) reference measured in alternating rounds, so that
+    load from other processes on a shared machine falls on all three alike."""
+    for _ in range(warmup):
+        ours[0]()
+        floor[0]()
+    _asamples(loop, reference[0], warmup, scale)
+    gc.collect()
+    a: list[float] = []
+    b: list[float] = []
+    c: list[float] = []
+    for _ in range(rounds):
+        a += _samples(ours[0], max(1, ours[1] // rounds), scale)
+        b += _samples(floor[0], max(1, floor[1] // rounds), scale)
+        c += _asamples(loop, reference[0], max(1, reference[1] // rounds), scale)
+    return Stats.of(a), Stats.of(b), Stats.of(c)
 
 
 # --- formatting -----------------------------------------------------------------------------

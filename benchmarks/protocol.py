@@ -38,7 +38,7 @@ from omemo_desktop.omemo.twomemo.x3dh import OwnPreKeys
 from omemo_desktop.xmpp import omemo_xml as ox
 
 from . import floor
-from .common import Config, Row, Stats, ameasure, measure, reps_for
+from .common import Config, Row, Stats, interleaved, measure, reps_for
 
 rnd = os.urandom
 #: a short chat message: an SCE envelope for OMEMO 2 (what we encrypt), a body for legacy
@@ -368,9 +368,12 @@ def _version_rows(cfg: Config, version: str, loop: asyncio.AbstractEventLoop) ->
     reps = cfg.reps
     row(
         "first message to a fresh device",
-        measure(ours.first_message(), reps // 2),
-        measure(fix.first_message, reps // 2),
-        ameasure(loop, theirs.first_message(), max(10, reps // 6)),
+        *interleaved(
+            loop,
+            (ours.first_message(), reps // 2),
+            (fix.first_message, reps // 2),
+            (theirs.first_message(), max(10, reps // 6)),
+        ),
     )
 
     wire_sizes: dict[int, tuple[int, int]] = {}
@@ -380,9 +383,14 @@ def _version_rows(cfg: Config, version: str, loop: asyncio.AbstractEventLoop) ->
         ours_fn, their_fn = ours.encrypt(sessions), theirs.encrypt(me, their_sessions)
         row(
             f"encrypt short message, {n} device{'s' if n > 1 else ''}",
-            measure(ours_fn, reps_for(reps, n)),
-            measure(lambda n=n: fix.encrypt(n, ours.plaintext), reps_for(reps, n)),  # type: ignore[misc]
-            ameasure(loop, their_fn, reps_for(reps // 3, n, 3), warmup=1),
+            *interleaved(
+                loop,
+                (ours_fn, reps_for(reps, n, 9)),
+                (lambda n=n: fix.encrypt(n, ours.plaintext), reps_for(reps, n, 9)),  # type: ignore[misc]
+                (their_fn, reps_for(reps // 3, n, 9)),
+                warmup=1,
+                rounds=5 if n < 1000 else 3,
+            ),
             target_floor_ratio=TARGET,
         )
         if n <= 100:
@@ -397,9 +405,9 @@ def _version_rows(cfg: Config, version: str, loop: asyncio.AbstractEventLoop) ->
     count = reps + 10
     row(
         "decrypt one message (key + payload)",
-        measure(ours.decrypt(count), reps, warmup=3),
-        measure(fix.decrypt, reps),
-        ameasure(loop, theirs.decrypt(count), reps, warmup=3),
+        *interleaved(
+            loop, (ours.decrypt(count), reps), (fix.decrypt, reps), (theirs.decrypt(count), reps)
+        ),
         target_floor_ratio=TARGET,
     )
 
