@@ -13,6 +13,7 @@ import statistics
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -181,19 +182,41 @@ def interleaved(
 ) -> tuple[Stats, Stats, Stats]:
     """Ours, the floor and the (async) reference measured in alternating rounds, so that
     load from other processes on a shared machine falls on all three alike."""
-    for _ in range(warmup):
-        ours[0]()
-        floor[0]()
-    _asamples(loop, reference[0], warmup, scale)
+    a, b, c = interleaved_many(
+        loop,
+        [
+            (ours[0], ours[1], False),
+            (floor[0], floor[1], False),
+            (reference[0], reference[1], True),
+        ],
+        rounds=rounds,
+        warmup=warmup,
+        scale=scale,
+    )
+    return a, b, c
+
+
+def interleaved_many(
+    loop: asyncio.AbstractEventLoop,
+    series: list[tuple[Callable[[], Any], int, bool]],
+    *,
+    rounds: int = 5,
+    warmup: int = 2,
+    scale: float = 1e6,
+) -> list[Stats]:
+    """Several series (fn, repetitions, is_async) measured in alternating rounds."""
+    for fn, _reps, is_async in series:
+        if is_async:
+            _asamples(loop, fn, warmup, scale)
+        else:
+            _samples(fn, warmup, scale)
     gc.collect()
-    a: list[float] = []
-    b: list[float] = []
-    c: list[float] = []
+    samples: list[list[float]] = [[] for _ in series]
     for _ in range(rounds):
-        a += _samples(ours[0], max(1, ours[1] // rounds), scale)
-        b += _samples(floor[0], max(1, floor[1] // rounds), scale)
-        c += _asamples(loop, reference[0], max(1, reference[1] // rounds), scale)
-    return Stats.of(a), Stats.of(b), Stats.of(c)
+        for out, (fn, reps, is_async) in zip(samples, series, strict=True):
+            count = max(1, reps // rounds)
+            out += _asamples(loop, fn, count, scale) if is_async else _samples(fn, count, scale)
+    return [Stats.of(s) for s in samples]
 
 
 # --- formatting -----------------------------------------------------------------------------

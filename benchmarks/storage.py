@@ -18,7 +18,7 @@ import itertools
 import random
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from omemo_desktop.storage import (
@@ -36,7 +36,7 @@ from omemo_desktop.storage import (
 from omemo_desktop.storage.db import connect
 from omemo_desktop.storage.messages import fts_query
 
-from .common import Config, Row, Stats, measure
+from .common import Config, Row, interleaved_many
 
 CONVERSATIONS = 2000
 SEARCH_WORD = "meeting"
@@ -87,162 +87,173 @@ async def build_database(
     log(f"  built in {time.perf_counter() - t0:.0f} s, {path.stat().st_size / 2**20:.0f} MiB")
 
 
-async def ameasure_ms(fn: Callable[[], Awaitable[object]], reps: int) -> Stats:
-    for _ in range(5):
-        await fn()
-    samples = []
-    for _ in range(reps):
-        t0 = time.perf_counter()
-        await fn()
-        samples.append((time.perf_counter() - t0) * 1000)
-    return Stats.of(samples)
-
-
 def run(cfg: Config) -> list[Row]:
     n = cfg.storage_messages
     path = Path(cfg.cache_dir) / f"storage-{n}.sqlite3"
-    return asyncio.run(_run(cfg, path, n))
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(build_database(path, n, CONVERSATIONS, cfg.log))
+        db = loop.run_until_complete(Database.open(path))
+        try:
+            return _rows(cfg, loop, db, path, n)
+        finally:
+            loop.run_until_complete(db.close())
+    finally:
+        loop.close()
 
 
-async def _run(cfg: Config, path: Path, n: int) -> list[Row]:
-    await build_database(path, n, CONVERSATIONS, cfg.log)
+def _rows(
+    cfg: Config, loop: asyncio.AbstractEventLoop, db: Database, path: Path, n: int
+) -> list[Row]:
     messages, sessions = MessageRepository(), SessionRepository()
     reps = cfg.reps
     rows: list[Row] = []
     section = "storage"
     label = f"{n:,}" if n < 1_000_000 else f"{n // 1_000_000}M"
-    async with await Database.open(path) as db:
-        mine = connect(path)  # our repositories on this thread: the cost without the hop
-        raw = sqlite3.connect(path, isolation_level=None)
-        raw.execute("PRAGMA synchronous = FULL")
-        raw.execute("PRAGMA foreign_keys = ON")
-        convs = [f"contact{i}@example.org" for i in range(CONVERSATIONS)]
-        pick = random.Random(7)
+    ms = 1e3
+    mine = connect(path)  # our repositories on this thread: the cost without the hop
+    raw = sqlite3.connect(path, isolation_level=None)
+    raw.execute("PRAGMA synchronous = FULL")
+    raw.execute("PRAGMA foreign_keys = ON")
+    convs = [f"contact{i}@example.org" for i in range(CONVERSATIONS)]
+    pick = random.Random(7)
 
-        # 1. open a conversation: newest 50
-        ours = await ameasure_ms(
-            lambda: db.run(lambda c: messages.newest(c, pick.choice(convs), 50)), reps
+    # 1. open a conversation: newest 50
+    ours, direct, floor = interleaved_many(
+        loop,
+        [
+            (lambda: db.run(lambda c: messages.newest(c, pick.choice(convs), 50)), reps, True),
+            (lambda: messages.newest(mine, pick.choice(convs), 50), reps, False),
+            (
+                lambda: raw.execute(
+                    "SELECT * FROM messages WHERE conversation = ?"
+                    " ORDER BY timestamp DESC, id DESC LIMIT 50",
+                    (pick.choice(convs),),
+                ).fetchall(),
+                reps,
+                False,
+            ),
+        ],
+        rounds=10,
+        scale=ms,
+    )
+    rows.append(
+        Row(
+            section,
+            f"open a conversation: newest 50 of {label}",
+            "ms",
+            ours,
+            floor,
+            FLOOR,
+            target_floor_ratio=5.0,
+            note=f"without the worker-thread hop {direct.median:.3f} ms",
         )
-        direct = measure(
-            lambda: messages.newest(mine, pick.choice(convs), 50),
-            reps,
-            scale=1e3,
-        )
-        floor = measure(
-            lambda: raw.execute(
-                "SELECT * FROM messages WHERE conversation = ?"
-                " ORDER BY timestamp DESC, id DESC LIMIT 50",
-                (pick.choice(convs),),
-            ).fetchall(),
-            reps,
-            scale=1e3,
-        )
-        rows.append(
-            Row(
-                section,
-                f"open a conversation: newest 50 of {label}",
-                "ms",
-                ours,
-                floor,
-                FLOOR,
-                target_floor_ratio=5.0,
-                note=f"without the worker-thread hop {direct.median:.3f} ms",
-            )
-        )
-        cfg.log(f"  storage: newest 50: ours {ours.median:.3f} ms")
+    )
+    cfg.log(f"  storage: newest 50: ours {ours.median:.3f} ms")
 
-        # 2. full-text search: newest 50 hits
-        ours = await ameasure_ms(
-            lambda: db.run(lambda c: messages.search(c, SEARCH_WORD, 50)), reps
+    # 2. full-text search: newest 50 hits
+    ours, direct, floor = interleaved_many(
+        loop,
+        [
+            (lambda: db.run(lambda c: messages.search(c, SEARCH_WORD, 50)), reps, True),
+            (lambda: messages.search(mine, SEARCH_WORD, 50), reps, False),
+            (
+                lambda: raw.execute(
+                    "SELECT m.* FROM messages_fts JOIN messages AS m ON m.id = messages_fts.rowid"
+                    " WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT 50",
+                    (fts_query(SEARCH_WORD),),
+                ).fetchall(),
+                reps,
+                False,
+            ),
+        ],
+        rounds=10,
+        scale=ms,
+    )
+    rows.append(
+        Row(
+            section,
+            f"full-text search: newest 50 hits of {label}",
+            "ms",
+            ours,
+            floor,
+            "FTS5",
+            target_floor_ratio=5.0,
+            note=f"without the worker-thread hop {direct.median:.3f} ms",
         )
-        direct = measure(lambda: messages.search(mine, SEARCH_WORD, 50), reps, scale=1e3)
-        floor = measure(
-            lambda: raw.execute(
-                "SELECT m.* FROM messages_fts JOIN messages AS m ON m.id = messages_fts.rowid"
-                " WHERE messages_fts MATCH ? ORDER BY messages_fts.rowid DESC LIMIT 50",
-                (fts_query(SEARCH_WORD),),
-            ).fetchall(),
-            reps,
-            scale=1e3,
+    )
+    cfg.log(f"  storage: search: ours {ours.median:.3f} ms")
+
+    # 3. one persisted send: session + message (+ recipient) in one transaction
+    counter = itertools.count()
+    peer = convs[0]
+
+    def send(c: sqlite3.Connection) -> None:
+        i = next(counter)
+        now = time.time()
+        sessions.save(c, Session(Namespace.OMEMO2, peer, 1001, i.to_bytes(200, "big"), now))
+        messages.add(
+            c,
+            NewMessage(
+                conversation=peer,
+                direction=Direction.OUT,
+                body=f"bench send {i}",
+                encryption=Encryption.OMEMO2,
+                timestamp=now,
+                stored_at=now,
+                state=DeliveryState.PENDING,
+                origin_id=f"bench-{i}",
+                recipients=(Recipient(Namespace.OMEMO2, peer, 1001),),
+            ),
         )
-        rows.append(
-            Row(
-                section,
-                f"full-text search: newest 50 hits of {label}",
-                "ms",
-                ours,
-                floor,
-                "FTS5",
-                target_floor_ratio=5.0,
-                note=f"without the worker-thread hop {direct.median:.3f} ms",
-            )
+
+    raw_counter = itertools.count()
+
+    def raw_send() -> None:
+        i = next(raw_counter)
+        now = time.time()
+        raw.execute("BEGIN IMMEDIATE")
+        raw.execute(
+            "INSERT INTO sessions VALUES ('urn:xmpp:omemo:2', ?, 1002, ?, ?)"
+            " ON CONFLICT DO UPDATE SET state = excluded.state,"
+            " updated_at = excluded.updated_at",
+            (peer, i.to_bytes(200, "big"), now),
         )
-        cfg.log(f"  storage: search: ours {ours.median:.3f} ms")
-
-        # 3. one persisted send: session + message (+ recipient) in one transaction
-        counter = itertools.count()
-        peer = convs[0]
-
-        def send(c: sqlite3.Connection) -> None:
-            i = next(counter)
-            now = time.time()
-            sessions.save(c, Session(Namespace.OMEMO2, peer, 1001, i.to_bytes(200, "big"), now))
-            messages.add(
-                c,
-                NewMessage(
-                    conversation=peer,
-                    direction=Direction.OUT,
-                    body=f"bench send {i}",
-                    encryption=Encryption.OMEMO2,
-                    timestamp=now,
-                    stored_at=now,
-                    state=DeliveryState.PENDING,
-                    origin_id=f"bench-{i}",
-                    recipients=(Recipient(Namespace.OMEMO2, peer, 1001),),
-                ),
-            )
-
-        ours = await ameasure_ms(lambda: db.transaction(send), reps)
-        raw_counter = itertools.count()
-
-        def raw_send() -> None:
-            i = next(raw_counter)
-            now = time.time()
-            raw.execute("BEGIN IMMEDIATE")
-            raw.execute(
-                "INSERT INTO sessions VALUES ('urn:xmpp:omemo:2', ?, 1002, ?, ?)"
-                " ON CONFLICT DO UPDATE SET state = excluded.state,"
-                " updated_at = excluded.updated_at",
-                (peer, i.to_bytes(200, "big"), now),
-            )
-            cur = raw.execute(
-                "INSERT INTO messages (conversation, direction, body, encryption, timestamp,"
-                " stored_at, state, origin_id) VALUES (?, 'out', ?, 'omemo2', ?, ?,"
-                " 'pending', ?)",
-                (peer, f"bench raw send {i}", now, now, f"bench-raw-{i}"),
-            )
-            raw.execute(
-                "INSERT INTO message_recipients VALUES (?, 'urn:xmpp:omemo:2', ?, 1002)",
-                (cur.lastrowid, peer),
-            )
-            raw.execute("COMMIT")
-
-        floor = measure(raw_send, reps, scale=1e3)
-        rows.append(
-            Row(
-                section,
-                "one persisted send: state + message, 1 transaction",
-                "ms",
-                ours,
-                floor,
-                FLOOR,
-                note="synchronous=FULL, WAL",
-            )
+        cur = raw.execute(
+            "INSERT INTO messages (conversation, direction, body, encryption, timestamp,"
+            " stored_at, state, origin_id) VALUES (?, 'out', ?, 'omemo2', ?, ?,"
+            " 'pending', ?)",
+            (peer, f"bench raw send {i}", now, now, f"bench-raw-{i}"),
         )
-        cfg.log(f"  storage: send: ours {ours.median:.3f} ms")
+        raw.execute(
+            "INSERT INTO message_recipients VALUES (?, 'urn:xmpp:omemo:2', ?, 1002)",
+            (cur.lastrowid, peer),
+        )
+        raw.execute("COMMIT")
+
+    try:
+        ours, floor = interleaved_many(
+            loop,
+            [(lambda: db.transaction(send), reps, True), (raw_send, reps, False)],
+            rounds=10,
+            scale=ms,
+        )
+    finally:
         # leave the cached database as it was built
         raw.execute("DELETE FROM messages WHERE origin_id LIKE 'bench-%'")
         raw.execute("DELETE FROM sessions WHERE jid = ? AND device_id IN (1001, 1002)", (peer,))
         raw.close()
         mine.close()
+    rows.append(
+        Row(
+            section,
+            "one persisted send: state + message, 1 transaction",
+            "ms",
+            ours,
+            floor,
+            FLOOR,
+            note="synchronous=FULL, WAL",
+        )
+    )
+    cfg.log(f"  storage: send: ours {ours.median:.3f} ms")
     return rows
