@@ -287,6 +287,13 @@ class XmppClient:
             await self._x.get_roster(timeout=15)
         except Exception as exc:  # the session is still usable without the roster
             log.warning("roster fetch failed: %s", exc)
+        if self._pep_nodes:
+            # slixmpp puts entity caps into presence only once they are computed; without
+            # them the server never learns our +notify features and pushes no PEP events.
+            try:
+                await self._x.plugin["xep_0115"].update_caps(broadcast=False)
+            except Exception as exc:  # still usable; device lists are fetched on demand
+                log.warning("could not compute entity caps: %s", exc)
         self._x.send_presence()
         with contextlib.suppress(XmppError, XmppTimeout):
             await self.iq_set(_carbons_enable())
