@@ -994,6 +994,8 @@ class MainWindow(QMainWindow):
 
     def _on_bridge_message_received(self, event: MessageReceived) -> None:
         message = event.message
+        if self._contact(message.peer, event.account) is None:
+            self._sync_rooms(event.account)  # may be a room autojoined since
         is_open = self._is_open(event.account, message.peer)
         active = is_open and self.isActiveWindow()
         if is_open:
@@ -1172,17 +1174,29 @@ class MainWindow(QMainWindow):
         self.participants.setVisible(on and self._room(self.peer or "") is not None)
 
     def _store_room(self, account: str, room: RoomView) -> None:
-        self.rooms.setdefault(account, {})[room.jid] = room
-        if not room.omemo_capable:
-            self.encrypt[(account, room.jid)] = False
-        else:
-            self.encrypt.setdefault((account, room.jid), True)
+        before = self.rooms.setdefault(account, {}).get(room.jid)
+        if before == room:
+            return
+        self.rooms[account][room.jid] = room
+        if before is None or before.omemo_capable != room.omemo_capable:
+            # A room's features are known only once the join completed: follow them.
+            self.encrypt[(account, room.jid)] = room.omemo_capable
         if account == self.account:
             self._refresh_lists()
             if room.jid == self.peer:
+                self.peer_name.setText(self._title(room.jid))
                 self._update_peer_status()
                 self._update_encryption_button()
                 self._show_participants(room)
+                if room.omemo_capable and self.chat_banner.kind == "warning":
+                    self.chat_banner.clear()  # the "OMEMO unavailable" note no longer holds
+
+    def _sync_rooms(self, account: str) -> None:
+        """Take the service's rooms (autojoin from bookmarks happens in the background)."""
+        if self.messenger is None:
+            return
+        for room in self.messenger.rooms(account):
+            self._store_room(account, room)
 
     def open_join_room(self, room: str = "") -> JoinRoomDialog | None:
         if self.messenger is None or self.account is None:
@@ -1290,6 +1304,7 @@ class MainWindow(QMainWindow):
         )
 
     def _on_bridge_room_members_changed(self, event: RoomMembersChanged) -> None:
+        self._sync_rooms(event.account)  # a room joined in the background shows up here
         room = self._room(event.room, event.account)
         if room is not None:
             self._store_room(event.account, replace(room, members=event.members))

@@ -3,6 +3,8 @@ trust per member, group messages with colored nicks, invite, remove, settings an
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel
 
@@ -12,6 +14,7 @@ from omemo_desktop.service.api import (
     MessageReceived,
     MessageView,
     RoomInvitationReceived,
+    RoomMembersChanged,
     RoomView,
     TrustDecisionNeeded,
 )
@@ -319,3 +322,27 @@ def test_repair_in_a_room_finds_the_member_of_the_device(
     qtbot.mouseClick(window.chat.notices[-1].repair, Qt.MouseButton.LeftButton)
     drive.until(lambda: window.chat_banner.isVisible())
     assert "No member of Team uses device 5555" in window.chat_banner.label.text()
+
+
+def test_a_room_joined_in_the_background_shows_up_with_its_final_features(
+    window: MainWindow, drive, fake: FakeMessenger
+) -> None:  # type: ignore[no-untyped-def]
+    # Autojoin from bookmarks: the service knows the room before its features are read.
+    fake.add_room(ALICE, RoomView(ROOM, "", "alice", (ALICE,), False))
+    fake.emit(RoomMembersChanged(ALICE, ROOM, (ALICE,)))
+    assert window.room_list.count() == 1
+    window.open_chat(ROOM)
+    assert not window.encryption_button.isEnabled()
+    assert window.chat_banner.kind == "warning"
+    fake.add_room(ALICE, RoomView(ROOM, "Team", "alice", (ALICE, BOB), True))
+    fake.emit(RoomMembersChanged(ALICE, ROOM, (ALICE, BOB)))
+    assert window.encryption_button.isEnabled() and window.encryption_button.isChecked()
+    assert window.chat_banner.kind == ""
+    assert window.peer_name.text() == "Team" and "2 members" in window.peer_status.text()
+    # A message from a room the window has not seen yet brings it in too.
+    other = "other@conference.example.org"
+    fake.add_room(ALICE, RoomView(other, "Other", "alice", (ALICE, CAROL), True))
+    message = replace(group_message("o1", "carol", "hi", YESTERDAY_NOON), peer=other)
+    fake.emit(MessageReceived(ALICE, message))
+    assert window._room(other) is not None
+    assert any("Other" in window.chat_list.item(i).text() for i in range(window.chat_list.count()))
