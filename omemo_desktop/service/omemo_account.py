@@ -762,17 +762,30 @@ class OmemoAccount(Account):
         return views
 
     async def reset_session(self, jid: str, device_id: int) -> None:
-        """Drop the session and start a new one with an empty key-exchange message."""
+        """Drop the session and start a new one with an empty key-exchange message.
+
+        With no session at all (ours was lost, which is what makes their messages fail),
+        one is started in the namespace the device announces, omemo:2 first."""
+        had_any = False
         for ns in BACKENDS:
             had = await self.db.run(
                 partial(SESSIONS.get, namespace=ns, jid=jid, device_id=device_id)
             )
             if had is None:
                 continue
+            had_any = True
             await self.db.transaction(
                 partial(SESSIONS.delete, namespace=ns, jid=jid, device_id=device_id)
             )
             await self.send_empty(ns, jid, device_id)
+        if had_any:
+            return
+        await self.refresh_devices(jid)
+        for ns in BACKENDS:
+            if device_id in await self._active_ids(ns, jid):
+                await self.send_empty(ns, jid, device_id)
+                return
+        raise OmemoError(f"{jid} has no device {device_id} to start a new session with")
 
 
 def _eme(ns: Namespace) -> ET.Element:
