@@ -1,0 +1,236 @@
+"""Issue 7 against the real Prosody: our client with our client in both namespaces, with a
+slixmpp-omemo (oldmemo) bot and with a twomemo (omemo:2) peer, both directions; a removed
+device stops getting keys; a broken session repaired by a reset; a received opt-out."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from omemo_desktop.service.account import Account
+from omemo_desktop.service.accounts import AccountConfig
+from omemo_desktop.service.api import DecryptionFailed, MessageReceived
+from omemo_desktop.service.messenger import Messenger
+from omemo_desktop.service.omemo_account import DEVICES, SESSIONS, OmemoAccount
+from omemo_desktop.service.omemo_backends import BACKENDS, Backend
+from omemo_desktop.storage import Database
+from omemo_desktop.storage.model import Namespace
+from omemo_desktop.xmpp.client import XmppClient
+from omemo_desktop.xmpp.omemo_xml import NS2, NS_LEGACY
+from tests.helpers.inproc import PASSWORD, Client, Clients
+from tests.helpers.omemo_peer import ReferencePeer
+from tests.helpers.prosody import ProsodyServer
+
+ALICE, BOB, CAROL = "alice@localhost", "bob@localhost", "carol@localhost"
+
+
+@pytest.fixture
+async def clients(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[Clients]:
+    made = Clients(prosody, tmp_path)
+    yield made
+    await made.close_all()
+
+
+@pytest.fixture
+async def peers(clients: Clients) -> AsyncIterator[list[ReferencePeer]]:
+    made: list[ReferencePeer] = []
+    yield made
+    for p in made:
+        await p.close()
+
+
+async def make_peer(
+    clients: Clients, peers: list[ReferencePeer], user: str, version: str
+) -> ReferencePeer:
+    jid = clients.register(user)
+    peer = ReferencePeer(jid, PASSWORD, clients.prosody.address, clients.prosody.ca_file, version)
+    peers.append(peer)
+    await peer.start()
+    return peer
+
+
+@pytest.mark.parametrize("version", ["legacy", "omemo2"])
+async def test_reference_peer_both_directions(
+    clients: Clients, peers: list[ReferencePeer], version: str
+) -> None:
+    alice = await clients.make("alice")
+    peer = await make_peer(clients, peers, "bot", version)
+    alice.capture_wire()
+    await alice.m.send_message(ALICE, peer.jid, "hello reference")
+    got = await peer.next()
+    assert (got.sender, got.body, got.device) == (ALICE, "hello reference", alice.acc.device_id)
+    await peer.send(ALICE, "hello ours")
+    await alice.wait_bodies(peer.jid, 1)
+    view = alice.received(peer.jid)[0].message
+    assert (view.body, view.encryption, view.sender_device) == (
+        "hello ours",
+        version,
+        await peer.device_id(),
+    )
+    for i in range(3):
+        await alice.m.send_message(ALICE, peer.jid, f"ours {i}")
+        assert (await peer.next()).body == f"ours {i}"
+        await peer.send(ALICE, f"theirs {i}")
+    assert await alice.wait_bodies(peer.jid, 4) == [
+        "hello ours",
+        "theirs 0",
+        "theirs 1",
+        "theirs 2",
+    ]
+    assert not peer.errors
+
+
+def wire_namespaces(c: Client) -> list[str]:
+    """The OMEMO namespace of every encrypted <message/> the client wrote."""
+    out = []
+    for stanza in c.wire:
+        for child in stanza:
+            if child.tag.endswith("}encrypted"):
+                out.append(child.tag[1:].split("}")[0])
+    return out
+
+
+def wire_key_ids(c: Client) -> list[set[int]]:
+    """Per encrypted message with a payload: the device ids that got key material."""
+    out = []
+    for stanza in c.wire:
+        for enc in stanza:
+            if enc.tag.endswith("}encrypted") and enc.find(f"{enc.tag[:-9]}payload") is not None:
+                out.append({int(k.get("rid", "0")) for k in enc.iter() if k.tag.endswith("}key")})
+    return out
+
+
+class LegacyOnlyAccount(OmemoAccount):
+    """Our client as a legacy-only peer would be: it announces and speaks legacy only."""
+
+    async def _announce(self, ns: Namespace, listed: list[Any] | None = None) -> None:
+        if ns == Namespace.LEGACY:
+            await super()._announce(ns, listed)
+
+    async def _publish_bundle(self, ns: Namespace) -> None:
+        if ns == Namespace.LEGACY:
+            await super()._publish_bundle(ns)
+
+    async def _choose_backend_for(self, people: list[str]) -> Backend | None:
+        return BACKENDS[Namespace.LEGACY]
+
+
+class LegacyOnlyMessenger(Messenger):
+    def make_account(self, config: AccountConfig, client: XmppClient, db: Database) -> Account:
+        return LegacyOnlyAccount(config, client, db, self.events, clock=self._clock)
+
+
+async def test_our_clients_talk_in_both_namespaces(clients: Clients) -> None:
+    alice = await clients.make("alice")
+    bob = await clients.make("bob", messenger=LegacyOnlyMessenger)
+    carol = await clients.make("carol")
+    alice.capture_wire()
+
+    # With a peer that announces only the legacy namespace, legacy it is, both ways.
+    await alice.m.send_message(ALICE, BOB, "legacy out")
+    await bob.wait_bodies(ALICE, 1)
+    await bob.m.send_message(BOB, ALICE, "legacy back")
+    await alice.wait_bodies(BOB, 1)
+    assert [(v.message.body, v.message.encryption) for v in bob.received(ALICE)] == [
+        ("legacy out", "legacy")
+    ]
+    assert [(v.message.body, v.message.encryption) for v in alice.received(BOB)] == [
+        ("legacy back", "legacy")
+    ]
+    # With a peer that announces both, omemo:2.
+    await alice.m.send_message(ALICE, CAROL, "omemo2 out")
+    await carol.wait_bodies(ALICE, 1)
+    await carol.m.send_message(CAROL, ALICE, "omemo2 back")
+    await alice.wait_bodies(CAROL, 1)
+    assert carol.received(ALICE)[0].message.encryption == "omemo2"
+    assert alice.received(CAROL)[0].message.encryption == "omemo2"
+    assert wire_namespaces(alice) == [NS_LEGACY, NS2]
+    # Sessions keep working in both after the first exchange.
+    await alice.m.send_message(ALICE, BOB, "legacy again")
+    await alice.m.send_message(ALICE, CAROL, "omemo2 again")
+    assert (await bob.wait_bodies(ALICE, 2))[-1] == "legacy again"
+    assert (await carol.wait_bodies(ALICE, 2))[-1] == "omemo2 again"
+
+
+async def eventually(cond: Any, timeout: float = 20.0) -> None:
+    """Poll an async condition (for state that publishes no event, e.g. a device list)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await cond():
+        assert loop.time() < deadline, "condition not reached"
+        await asyncio.sleep(0.05)
+
+
+async def test_removed_device_stops_receiving_keys(clients: Clients) -> None:
+    alice = await clients.make("alice")
+    phone = await clients.make("bob", "bob-phone")
+    laptop = await clients.make("bob", "bob-laptop")
+    await alice.m.add_contact(ALICE, BOB)  # PEP pushes of bob's device list reach alice
+    await phone.m.add_contact(BOB, ALICE)
+    await alice.until(
+        lambda: [c.subscription for c in alice.m.contacts(ALICE)] == ["both"], what="mutual"
+    )
+    alice.capture_wire()
+    phone_id, laptop_id = phone.acc.device_id, laptop.acc.device_id
+
+    await alice.m.send_message(ALICE, BOB, "to both devices")
+    await phone.wait_bodies(ALICE, 1)
+    await laptop.wait_bodies(ALICE, 1)
+    assert wire_key_ids(alice) == [{phone_id, laptop_id}]
+
+    await clients.close(laptop)  # the laptop is gone for good; the phone removes it
+    await phone.m.remove_device(BOB, laptop_id)
+
+    async def laptop_inactive() -> bool:
+        rows = await alice.acc.db.run(
+            lambda c: DEVICES.for_jid(c, BOB, Namespace.OMEMO2, active_only=True)
+        )
+        return {d.device_id for d in rows} == {phone_id}
+
+    await eventually(laptop_inactive)  # the device-list push arrived
+    await alice.m.send_message(ALICE, BOB, "only the phone")
+    assert (await phone.wait_bodies(ALICE, 2))[-1] == "only the phone"
+    assert wire_key_ids(alice)[-1] == {phone_id}
+    views = {v.device_id: v for v in await alice.m.devices(ALICE, BOB)}
+    assert views[phone_id].active and not views[laptop_id].active
+
+
+async def test_broken_session_is_repaired_by_a_reset(clients: Clients) -> None:
+    alice, bob = await clients.make("alice"), await clients.make("bob")
+    await alice.m.send_message(ALICE, BOB, "one")
+    await bob.wait_bodies(ALICE, 1)
+    await bob.m.send_message(BOB, ALICE, "two")
+    await alice.wait_bodies(BOB, 1)
+
+    # Bob loses his session with alice's device (a restored backup, a bug, a wiped disk).
+    alice_dev = alice.acc.device_id
+    await bob.acc.db.transaction(lambda c: SESSIONS.delete(c, Namespace.OMEMO2, ALICE, alice_dev))
+    await alice.m.send_message(ALICE, BOB, "three")
+    failed = await bob.wait_event(DecryptionFailed)
+    assert (failed.peer, failed.device_id) == (ALICE, alice_dev)
+    await bob.until(lambda: any(e.message.notice for e in bob.of(MessageReceived)), what="notice")
+    notice = next(e.message for e in bob.of(MessageReceived) if e.message.notice)
+    assert "reset the session" in notice.body and notice.peer == ALICE
+
+    bob_dev = bob.acc.device_id
+
+    async def alice_session() -> bytes | None:
+        got = await alice.acc.db.run(lambda c: SESSIONS.get(c, Namespace.OMEMO2, BOB, bob_dev))
+        return None if got is None else got.state
+
+    before = await alice_session()
+    await bob.m.reset_session(BOB, ALICE, alice_dev)
+
+    async def alice_took_the_new_session() -> bool:
+        return await alice_session() != before
+
+    await eventually(alice_took_the_new_session)  # bob's empty key exchange arrived
+    await alice.m.send_message(ALICE, BOB, "four")
+    assert await bob.wait_bodies(ALICE, 2) == ["one", "four"]
+    await bob.m.send_message(BOB, ALICE, "five")
+    assert await alice.wait_bodies(BOB, 2) == ["two", "five"]
+    assert not [e for e in alice.of(DecryptionFailed)]
