@@ -630,6 +630,8 @@ class MessageInfoDialog(QDialog):
             ("Encryption", enc.get(message.encryption, message.encryption)),
             ("Status", message.state),
         ]
+        if message.direction == "in" and message.sender and "/" in message.sender:
+            rows.append(("From", message.sender))  # in a room: room@service/nick
         if message.sender_device is not None:
             rows.append(("Sender device", str(message.sender_device)))
         if message.direction == "out":

@@ -205,7 +205,7 @@ class MainWindow(QMainWindow):
         self.focus_composer_action = self._action(
             "Write a message", "Ctrl+L", lambda: self.composer.setFocus()
         )
-        self.next_tab_action = self._action("Chats / contacts", "Ctrl+T", self._toggle_tab)
+        self.next_tab_action = self._action("Chats / contacts / groups", "Ctrl+T", self._toggle_tab)
         self.join_room_action = self._action(
             "&Join or create a group chat…", "Ctrl+J", self.open_join_room
         )

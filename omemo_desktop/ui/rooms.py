@@ -405,9 +405,8 @@ class RoomSettingsDialog(QDialog):
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Leave the group chat?")
         box.setText(
-            f"Leave {room_title(self.room)}? You stop receiving its messages and it is "
-            "removed from your list on all your devices. You stay a member until an admin "
-            "removes you, so you can join again later."
+            f"Leave {room_title(self.room)}? You stop receiving its messages here. You stay "
+            "a member until an admin removes you, so you can join again later."
         )
         yes = box.addButton("Leave", QMessageBox.ButtonRole.AcceptRole)
         yes.setAccessibleName("Leave")
