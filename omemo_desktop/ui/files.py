@@ -36,6 +36,7 @@ from omemo_desktop.service.api import (
     MessengerApi,
     SharedFile,
     TransferProgress,
+    human_size,
     shared_file,
 )
 
@@ -43,6 +44,7 @@ from . import icons
 from .tasks import TaskRunner
 
 PREVIEW_SIZE = 280
+PREVIEW_MAX_BYTES = 25_000_000  # larger images are saved, not previewed
 # (messenger, account, open conversation) of the window, read when the person acts
 Context = Callable[[], tuple[MessengerApi | None, str | None, str | None]]
 AskPath = Callable[[QWidget, str], str | None]
@@ -248,6 +250,7 @@ class FileMessageWidget(QFrame):
         dest: Path,
         on_done: Callable[[Path], None],
         on_end: Callable[[], None] = lambda: None,
+        limit: int | None = None,
     ) -> None:
         messenger, _account, _peer = self.owner.context()
         if messenger is None or self._cancel is not None:
@@ -262,8 +265,12 @@ class FileMessageWidget(QFrame):
         self.show_button.setEnabled(False)
 
         alive = self._alive
+        too_large = [False]
 
         def progress(p: TransferProgress) -> None:
+            if limit is not None and max(p.total or 0, p.done) > limit and not cancel.is_set():
+                too_large[0] = True  # a preview must not fill the disk: stop, say why
+                cancel.set()
             if alive[0]:
                 self.progress.setValue(_percent(p))
 
@@ -283,8 +290,14 @@ class FileMessageWidget(QFrame):
 
         def failed(text: str, _error: BaseException) -> None:
             finish()
-            if alive[0]:
-                self._say("Download cancelled." if cancel.is_set() else text, not cancel.is_set())
+            if not alive[0]:
+                return
+            if too_large[0]:
+                self._say(f"Too large to preview (over {human_size(limit or 0)}); use Save….")
+            elif cancel.is_set():
+                self._say("Download cancelled.")
+            else:
+                self._say(text, True)
 
         self.owner.runner.run(
             messenger.download(
@@ -329,7 +342,8 @@ class FileMessageWidget(QFrame):
             self.preview.show()
             self.show_button.hide()
 
-        self._download(folder / ("preview" + Path(self.info.name).suffix), loaded, remove)
+        dest = folder / ("preview" + Path(self.info.name).suffix)
+        self._download(dest, loaded, remove, limit=PREVIEW_MAX_BYTES)
 
     def _on_cancel_button_clicked(self) -> None:
         if self._cancel is not None:

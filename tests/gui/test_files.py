@@ -155,3 +155,25 @@ def test_a_failed_download_says_why_in_the_bubble(
     assert "integrity check" in widget.status.text()
     assert widget.save_button.isEnabled() and not widget.progress_box.isVisible()
     assert not (tmp_path / "x.png").exists()
+
+
+def test_an_image_too_large_to_preview_is_not_downloaded_whole(
+    window: MainWindow,
+    fake: FakeMessenger,
+    drive: Driver,
+    qtbot,
+    monkeypatch,  # type: ignore[no-untyped-def]
+) -> None:
+    import omemo_desktop.ui.files as files
+
+    monkeypatch.setattr(files, "PREVIEW_MAX_BYTES", 100)  # the sample PNG is larger
+    _open(window, drive)
+    _receive_image(fake)
+    drive.until(lambda: _file_widgets(window))
+    (widget,) = _file_widgets(window)
+    qtbot.mouseClick(widget.show_button, Qt.MouseButton.LeftButton)
+    drive.until(lambda: widget.status.isVisible())
+    assert "Too large to preview" in widget.status.text() and not widget.preview.isVisible()
+    assert fake.called("download")[0].kwargs["cancelled"]
+    temp = fake.called("download")[0].args[2]
+    assert not temp.parent.exists()

@@ -369,6 +369,9 @@ class FakeMessenger:
         if progress is not None:
             progress(TransferProgress(account, "t2", "", "download", dest.name, 0, len(data)))
         await asyncio.sleep(0)
+        if cancel is not None and cancel.is_set():
+            self.calls[-1].kwargs["cancelled"] = True
+            raise TransferCancelled("The transfer was cancelled.")
         Path(dest).write_bytes(data)
         return Path(dest)
 
