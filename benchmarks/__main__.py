@@ -86,7 +86,8 @@ def header(cfg: Config, elapsed: float) -> str:
             f"{'quick' if cfg.quick else 'full'} run, {elapsed:.0f} s",
             f"- commit: {commit}{dirty}",
             f"- machine: {_cpu()}, {os.cpu_count()} cores, {_memory()} RAM, "
-            f"{platform.system()} {platform.release()}",
+            f"{platform.system()} {platform.release()}; load average at the end "
+            f"{os.getloadavg()[1]:.1f} (5 min): other processes share the cores",
             f"- Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, {versions}",
             "- command: `make bench` (= `python -m benchmarks`); medians, ± = half the "
             "interquartile range; ratios are ours / comparison, same run",
