@@ -78,6 +78,7 @@ MESSAGES = MessageRepository()
 CURSORS = ArchiveCursorRepository()
 OUTBOX = OutboxRepository()
 UNDECRYPTABLE = "undecryptable"
+OPT_OUT = "opt-out"  # a notice: the peer asked to continue without encryption
 
 
 def bare(jid: str) -> str:
@@ -100,7 +101,7 @@ def to_view(
         state=str(m.state),
         error=m.error,
         edited=edited,
-        notice=m.error == UNDECRYPTABLE,
+        notice=m.error in (UNDECRYPTABLE, OPT_OUT),
         sender=m.sender,
     )
 

@@ -38,6 +38,7 @@ from .events import (
     MessageReceived,
     MessageStateChanged,
     MessageStored,
+    OptOutReceived,
     PresenceChanged,
     RoomInvitationReceived,
     RoomMembersChanged,
@@ -75,6 +76,7 @@ __all__ = [
     "MessageStored",
     "MessageView",
     "MessengerApi",
+    "OptOutReceived",
     "PresenceChanged",
     "RoomInvitationReceived",
     "RoomMembersChanged",
@@ -176,6 +178,10 @@ class MessengerApi(Protocol):
     async def apply_verification_uri(self, account: str, uri: str) -> list[DeviceView]: ...
 
     async def reset_session(self, account: str, jid: str, device_id: int) -> None: ...
+
+    async def confirm_plaintext(self, account: str, peer: str) -> None:
+        """After OptOutReceived: send to `peer` unencrypted (the waiting messages too)."""
+        ...
 
     async def join_room(self, account: str, room: str, nick: str | None = None) -> RoomView:
         """Join (creating it members-only and non-anonymous if it does not exist)."""

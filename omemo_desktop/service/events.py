@@ -108,6 +108,16 @@ class DecryptionFailed:
 
 
 @dataclass(frozen=True)
+class OptOutReceived:
+    """The peer asked to continue without encryption; sends to them wait for the user
+    (MessengerApi.confirm_plaintext)."""
+
+    account: str
+    peer: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class RoomMembersChanged:
     """A room's member list changed: from the next message on, keys go to these JIDs."""
 
@@ -157,6 +167,7 @@ Event: TypeAlias = (
     | TrustDecisionNeeded
     | TrustChanged
     | DecryptionFailed
+    | OptOutReceived
     | RoomMembersChanged
     | RoomInvitationReceived
     | ErrorOccurred

@@ -444,6 +444,9 @@ class Messenger:
             done += await acc.set_trust(jid, device_id, TrustState.VERIFIED, TrustMethod.URI)
         return done
 
+    async def confirm_plaintext(self, account: str, peer: str) -> None:
+        await self._omemo(account).confirm_plaintext(bare(peer))
+
     async def reset_session(self, account: str, jid: str, device_id: int) -> None:
         try:
             await self._omemo(account).reset_session(bare(jid), device_id)

@@ -53,9 +53,9 @@ from omemo_desktop.xmpp.client import PepNotification
 from omemo_desktop.xmpp.errors import XmppError, XmppStanzaError
 from omemo_desktop.xmpp.stanzas import NS_EME, InboundMessage, OutboundMessage, build_message
 
-from .account import OUTBOX, UNDECRYPTABLE, Account, Opened, SendBlocked, bare
-from .events import DecryptionFailed, TrustChanged, TrustDecisionNeeded
-from .omemo_backends import BACKENDS, Backend
+from .account import OPT_OUT, OUTBOX, UNDECRYPTABLE, Account, Opened, SendBlocked, bare
+from .events import DecryptionFailed, OptOutReceived, TrustChanged, TrustDecisionNeeded
+from .omemo_backends import BACKENDS, Backend, OptOut
 from .rooms import MEMBER_AFFILIATIONS, Room
 from .views import DeviceView
 
@@ -101,6 +101,10 @@ class OmemoAccount(Account):
         self._fetched: set[tuple[Namespace, str]] = set()
         self._pending_sessions: dict[int, list[tuple[Namespace, str, int, bytes]]] = {}
         self.blind_once: set[int] = set()
+        # Peers who sent an opt-out: reason, and whether the user confirmed plaintext.
+        # Kept in memory only: after a restart sends are encrypted again (the safe side).
+        self.opt_outs: dict[str, tuple[str, bool]] = {}
+        self._went_plain: set[int] = set()
         # labelsig of each listed omemo:2 device, checked against its key before display
         self._labelsigs: dict[tuple[str, int], str | None] = {}
         self._tasks: set[asyncio.Task[None]] = set()
@@ -386,6 +390,20 @@ class OmemoAccount(Account):
     async def encrypt(
         self, msg: Message
     ) -> tuple[tuple[ET.Element, ...], str | None, tuple[Recipient, ...]]:
+        opted = self.opt_outs.get(msg.conversation)
+        if opted is not None:
+            reason, confirmed = opted
+            if not confirmed:  # XEP-0384: blocked until the user confirms plaintext
+                raise SendBlocked(
+                    f"{msg.conversation} asked to continue without encryption"
+                    f"{': ' + reason if reason else ''}. The message waits until you confirm "
+                    "sending unencrypted.",
+                    OutboxState.AWAITING_TRUST,
+                    TRUST_WAIT,
+                )
+            if msg.encryption != Encryption.NONE:
+                self._went_plain.add(msg.id)
+            return (), msg.body, ()
         if msg.encryption == Encryption.NONE:
             return (), msg.body, ()
         peer = msg.conversation
@@ -482,6 +500,11 @@ class OmemoAccount(Account):
         return (element, _eme(ns)), FALLBACK_BODY, recipients
 
     def persist_sent(self, conn: sqlite3.Connection, message_id: int) -> None:
+        if message_id in self._went_plain:  # the user confirmed plaintext after an opt-out
+            self._went_plain.discard(message_id)
+            conn.execute(
+                "UPDATE messages SET encryption = ? WHERE id = ?", (Encryption.NONE, message_id)
+            )
         for ns, jid, device_id, blob in self._pending_sessions.pop(message_id, []):
             SESSIONS.save(conn, Session(ns, jid, device_id, blob, self.clock()))
 
@@ -571,18 +594,22 @@ class OmemoAccount(Account):
         key = mine[0]
         ns = backend.namespace
         stored = await self.db.run(lambda c: SESSIONS.get(c, ns, sender, enc.sid))
+        opt_out: str | None = None
         try:
             session = backend.load_session(stored.state) if stored is not None else None
             result = backend.decrypt_key(
                 self.identity, self._prekeys[ns], session, key.data, key.kex
             )
-            body = backend.open(
-                enc.payload,
-                enc.iv,
-                result.key_material,
-                sender=sender,
-                expected_to=peer if room is not None or outgoing else self.jid,
-            )
+            try:
+                body = backend.open(
+                    enc.payload,
+                    enc.iv,
+                    result.key_material,
+                    sender=sender,
+                    expected_to=peer if room is not None or outgoing else self.jid,
+                )
+            except OptOut as exc:
+                body, opt_out = None, exc.reason
         except OmemoDuplicate:
             return Opened(None)  # seen before: ignored silently (XEP-0384)
         except OmemoError as exc:
@@ -617,6 +644,26 @@ class OmemoAccount(Account):
             followups.append(partial(self.send_empty, ns, sender, enc.sid))
         if known is None:
             followups.append(partial(self.refresh_devices, sender))  # unknown device
+        if room is None and not outgoing:
+            if opt_out is not None:
+                self.opt_outs[peer] = (opt_out, False)
+                self.bus.publish(OptOutReceived(self.jid, peer, opt_out))
+                body = (
+                    f"{peer} asked to continue without encryption"
+                    f"{': ' + opt_out if opt_out else ''}. Your messages to them wait until "
+                    "you confirm sending unencrypted."
+                )
+                return Opened(
+                    body,
+                    backend.encryption,
+                    enc.sid,
+                    trust,
+                    error=OPT_OUT,
+                    persist=persist,
+                    followups=tuple(followups),
+                )
+            if body is not None:
+                self.opt_outs.pop(peer, None)  # they are back on OMEMO
         return Opened(
             body,
             backend.encryption,
@@ -760,6 +807,13 @@ class OmemoAccount(Account):
         await self.db.transaction(partial(_requeue_awaiting_trust, self.clock()))
         self.kick_outbox()
         return views
+
+    async def confirm_plaintext(self, peer: str) -> None:
+        """After an opt-out: the user agrees to send to `peer` unencrypted."""
+        reason, _ = self.opt_outs.get(peer, ("", False))
+        self.opt_outs[peer] = (reason, True)
+        await self.db.transaction(partial(_requeue_awaiting_trust, self.clock()))
+        self.kick_outbox()
 
     async def reset_session(self, jid: str, device_id: int) -> None:
         """Drop the session and start a new one with an empty key-exchange message.

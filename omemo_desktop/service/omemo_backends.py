@@ -21,11 +21,20 @@ from omemo_desktop.omemo.legacy import session as legacy_session
 from omemo_desktop.omemo.twomemo import engine as two
 from omemo_desktop.omemo.twomemo import session as two_session
 from omemo_desktop.omemo.twomemo import x3dh
+from omemo_desktop.omemo.twomemo.optout import find_opt_out
 from omemo_desktop.storage.model import Encryption, Namespace
 from omemo_desktop.xmpp import omemo_xml as ox
 
 RandomBytes = Callable[[int], bytes]
 NS_CLIENT: Final = "jabber:client"
+
+
+class OptOut(Exception):
+    """The sender asked to continue without OMEMO (XEP-0384: <opt-out/> in the SCE content)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -200,6 +209,9 @@ class Omemo2Backend:
             raise MalformedMessage(
                 f"the message was written for {to} but arrived as a message for {expected_to}"
             )
+        reason = find_opt_out(envelope.content)
+        if reason is not None:
+            raise OptOut(reason)
         for el in envelope.content:
             if el.tag == f"{{{NS_CLIENT}}}body":
                 return el.text or ""
