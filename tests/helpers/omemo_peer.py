@@ -98,6 +98,7 @@ class ReferencePeer:
         for plugin in ("xep_0004", "xep_0030", "xep_0060", "xep_0334", "xep_0199"):
             self.xmpp.register_plugin(plugin)
         self.inbox: asyncio.Queue[Received] = asyncio.Queue()
+        self.plain: asyncio.Queue[str] = asyncio.Queue()  # unencrypted bodies received
         self.errors: list[BaseException] = []
         self.sm: Any = None
         self.storage = MemoryStorage()  # the peer's whole OMEMO state, in memory
@@ -179,6 +180,9 @@ class ReferencePeer:
         xml: ET.Element = stanza.xml
         enc = xml.find(f"{{{self.ns}}}encrypted")
         if enc is None:
+            body = xml.find(f"{{{NS_CLIENT}}}body")
+            if body is not None and stanza["type"] != "error":
+                self.plain.put_nowait(body.text or "")
             return
         sender = stanza["from"].bare
         try:

@@ -5,6 +5,7 @@ device stops getting keys; a broken session repaired by a reset; a received opt-
 from __future__ import annotations
 
 import asyncio
+import xml.etree.ElementTree as ET
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ import pytest
 
 from omemo_desktop.service.account import Account
 from omemo_desktop.service.accounts import AccountConfig
-from omemo_desktop.service.api import DecryptionFailed, MessageReceived
+from omemo_desktop.service.api import DecryptionFailed, MessageReceived, OptOutReceived
 from omemo_desktop.service.messenger import Messenger
 from omemo_desktop.service.omemo_account import DEVICES, SESSIONS, OmemoAccount
 from omemo_desktop.service.omemo_backends import BACKENDS, Backend
@@ -22,7 +23,7 @@ from omemo_desktop.storage.model import Namespace
 from omemo_desktop.xmpp.client import XmppClient
 from omemo_desktop.xmpp.omemo_xml import NS2, NS_LEGACY
 from tests.helpers.inproc import PASSWORD, Client, Clients
-from tests.helpers.omemo_peer import ReferencePeer
+from tests.helpers.omemo_peer import NAMESPACES, ReferencePeer
 from tests.helpers.prosody import ProsodyServer
 
 ALICE, BOB, CAROL = "alice@localhost", "bob@localhost", "carol@localhost"
@@ -81,6 +82,7 @@ async def test_reference_peer_both_directions(
         "theirs 1",
         "theirs 2",
     ]
+    assert set(wire_namespaces(alice)) == {NAMESPACES[version]}  # what went on the wire
     assert not peer.errors
 
 
@@ -234,3 +236,50 @@ async def test_broken_session_is_repaired_by_a_reset(clients: Clients) -> None:
     await bob.m.send_message(BOB, ALICE, "five")
     assert await alice.wait_bodies(BOB, 2) == ["two", "five"]
     assert not [e for e in alice.of(DecryptionFailed)]
+
+
+async def test_received_opt_out_blocks_sending_until_plaintext_is_confirmed(
+    clients: Clients, peers: list[ReferencePeer]
+) -> None:
+    alice = await clients.make("alice")
+    peer = await make_peer(clients, peers, "optout", "omemo2")
+    await alice.m.send_message(ALICE, peer.jid, "encrypted hello")
+    assert (await peer.next()).body == "encrypted hello"
+    alice.capture_wire()
+
+    opt_out = ET.Element(f"{{{NS2}}}opt-out")
+    ET.SubElement(opt_out, f"{{{NS2}}}reason").text = "my other client has no OMEMO"
+    await peer.send(ALICE, None, content=[opt_out])
+    event = await alice.wait_event(OptOutReceived)
+    assert (event.peer, event.reason) == (peer.jid, "my other client has no OMEMO")
+    await alice.until(lambda: any(e.message.notice for e in alice.of(MessageReceived)))
+    notice = next(e.message for e in alice.of(MessageReceived) if e.message.notice)
+    assert "without encryption" in notice.body and notice.peer == peer.jid
+
+    # Neither an encrypted nor an explicitly plain message leaves until the user confirms.
+    first = await alice.m.send_message(ALICE, peer.jid, "are you sure?")
+    second = await alice.m.send_message(ALICE, peer.jid, "plain, really?", encrypt=False)
+    await alice.m.send_message(ALICE, "nobody@localhost", "sync", encrypt=False)
+    await alice.until(lambda: any(s.get("to") == "nobody@localhost" for s in alice.wire))
+    assert not [s for s in alice.wire if s.get("to") == peer.jid and _has_body(s)]
+    assert {v.state for v in await alice.m.history(ALICE, peer.jid) if v.direction == "out"} == {
+        "acked",
+        "pending",
+    }
+
+    await alice.m.confirm_plaintext(ALICE, peer.jid)
+    got = [await asyncio.wait_for(peer.plain.get(), 20) for _ in range(2)]
+    assert got == ["are you sure?", "plain, really?"]
+    views = {v.id: v for v in await alice.m.history(ALICE, peer.jid)}
+    assert views[first.id].encryption == "none" and views[second.id].encryption == "none"
+
+    # Back on OMEMO: their next encrypted message lifts the opt-out.
+    await peer.send(ALICE, "omemo again")
+    await alice.wait_bodies(peer.jid, 1)
+    await alice.m.send_message(ALICE, peer.jid, "encrypted again")
+    assert (await peer.next()).body == "encrypted again"
+    assert peer.plain.empty() and not peer.errors
+
+
+def _has_body(stanza: ET.Element) -> bool:
+    return any(child.tag.endswith("}body") for child in stanza)
