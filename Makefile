@@ -41,9 +41,9 @@ demo: $(VENV)/.installed-test
 bench: $(VENV)/.installed-test
 	$(PY) -m benchmarks $(BENCH_ARGS)
 
-## The Debian package in dist/ (DEB_COMPRESSION=xz for the smallest file); see packaging/README.md.
+## The Debian package in dist/, xz-compressed as the Debian archive wants; see packaging/README.md.
 deb: $(VENV)/.installed-test
-	bash packaging/build_deb.sh dist
+	DEB_COMPRESSION=xz bash packaging/build_deb.sh dist
 
 lint:
 	$(VENV)/bin/ruff check omemo_desktop tests benchmarks scripts packaging

@@ -47,6 +47,15 @@ install -Dm644 "$METAINFO" "$ROOTFS/usr/share/metainfo/$APP_ID.metainfo.xml"
   install -Dm644 "resources/icons/$icon" "$ROOTFS/usr/share/icons/$icon"
 done
 install -Dm644 packaging/linux/copyright "$ROOTFS/usr/share/doc/omemo-desktop/copyright"
+cat <<EOF | gzip -9n >"$ROOTFS/usr/share/doc/omemo-desktop/changelog.gz"
+omemo-desktop ($VERSION) unstable; urgency=medium
+
+  * Release $VERSION; see the project's history for the changes.
+
+ -- The omemo-desktop developers <maintainers@omemo-desktop.invalid>  $(date -R)
+EOF
+# Shared libraries and Python extensions are loaded, not run (lintian: shared-library-is-executable).
+find "$ROOTFS/opt/omemo-desktop/_internal" -type f -name '*.so*' -exec chmod 644 {} +
 
 # Depends: the system libraries the bundle still loads (PyInstaller leaves out libc, GL and
 # friends on purpose), found with ldd and mapped to their packages, like dpkg-shlibdeps.
