@@ -129,3 +129,17 @@ def test_a_flipped_bit_or_a_cut_file_fails_the_tag() -> None:
     dec.update(b"short")
     with pytest.raises(FileTagMismatch, match="shorter"):
         dec.finalize()
+
+
+@pytest.mark.parametrize(
+    ("url", "name"),
+    [
+        ("aesgcm://h/a/..%2F..%2Fetc%2Fpasswd#", "_.._etc_passwd"),
+        ("aesgcm://h/a/.hidden#", "hidden"),
+        ("aesgcm://h/a/#", "file"),
+        ("aesgcm://h/a/..#", "file"),
+        ("aesgcm://h/a/C%3A%5Cx.exe#", "C__x.exe"),
+    ],
+)
+def test_file_names_from_links_cannot_escape_the_folder(url: str, name: str) -> None:
+    assert file_name_of_url(url + "00" * 44) == name
