@@ -104,6 +104,7 @@ class OmemoAccount(Account):
         # Peers who sent an opt-out: reason, and whether the user confirmed plaintext.
         # Kept in memory only: after a restart sends are encrypted again (the safe side).
         self.opt_outs: dict[str, tuple[str, bool]] = {}
+        self.omemo_disabled = False
         self._went_plain: set[int] = set()
         # labelsig of each listed omemo:2 device, checked against its key before display
         self._labelsigs: dict[tuple[str, int], str | None] = {}
@@ -226,6 +227,7 @@ class OmemoAccount(Account):
 
     async def disable_omemo(self) -> None:
         """Remove our device from both lists and delete our bundles."""
+        self.omemo_disabled = True  # or the push of our own new list re-announces us
         for ns, backend in BACKENDS.items():
             listed = await self._fetch_device_list(backend, self.jid)
             rest = [d for d in listed if d.id != self.device_id]
@@ -289,7 +291,7 @@ class OmemoAccount(Account):
             lambda c: DEVICES.apply_device_list(c, ns, jid, entries, self.clock())
         )
         dropped = not any(d.id == self.device_id for d in listed)
-        if jid == self.jid and ns in self._prekeys and dropped:
+        if jid == self.jid and ns in self._prekeys and dropped and not self.omemo_disabled:
             await self._announce(ns, listed)  # someone dropped us: announce again
 
     async def on_pep(self, item: PepNotification) -> None:
