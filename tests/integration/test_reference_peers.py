@@ -14,12 +14,19 @@ import pytest
 
 from omemo_desktop.service.account import Account
 from omemo_desktop.service.accounts import AccountConfig
-from omemo_desktop.service.api import DecryptionFailed, MessageReceived, OptOutReceived
+from omemo_desktop.service.api import (
+    DecryptionFailed,
+    MessageReceived,
+    MessageStateChanged,
+    OptOutReceived,
+    TrustDecisionNeeded,
+)
 from omemo_desktop.service.messenger import Messenger
 from omemo_desktop.service.omemo_account import DEVICES, SESSIONS, OmemoAccount
 from omemo_desktop.service.omemo_backends import BACKENDS, Backend
 from omemo_desktop.storage import Database
 from omemo_desktop.storage.model import Namespace
+from omemo_desktop.xmpp import pep
 from omemo_desktop.xmpp.client import XmppClient
 from omemo_desktop.xmpp.omemo_xml import NS2, NS_LEGACY
 from tests.helpers.inproc import PASSWORD, Client, Clients
@@ -283,3 +290,62 @@ async def test_received_opt_out_blocks_sending_until_plaintext_is_confirmed(
 
 def _has_body(stanza: ET.Element) -> bool:
     return any(child.tag.endswith("}body") for child in stanza)
+
+
+async def test_untrusted_devices_never_get_key_material_on_the_wire(clients: Clients) -> None:
+    alice = await clients.make("alice", policy="manual")
+    phone = await clients.make("bob", "bob-phone")
+    laptop = await clients.make("bob", "bob-laptop")
+    phone_id, laptop_id = phone.acc.device_id, laptop.acc.device_id
+    alice.capture_wire()
+
+    await alice.m.send_message(ALICE, BOB, "for trusted eyes only")
+    need = await alice.wait_event(TrustDecisionNeeded)
+    assert {d.device_id for d in need.devices} == {phone_id, laptop_id}
+    await alice.m.set_trust(ALICE, BOB, phone_id, "trusted")
+    assert wire_key_ids(alice) == []  # one device still undecided: nothing left at all
+    await alice.m.set_trust(ALICE, BOB, laptop_id, "distrusted")
+    assert await phone.wait_bodies(ALICE, 1) == ["for trusted eyes only"]
+    assert wire_key_ids(alice) == [{phone_id}]
+    failed = await laptop.wait_event(DecryptionFailed)
+    assert "not encrypted for this device" in failed.reason
+    assert laptop.bodies(ALICE) == []
+
+
+async def test_a_live_device_dropped_from_the_list_announces_itself_again(
+    clients: Clients,
+) -> None:
+    phone = await clients.make("bob", "bob-phone")
+    laptop = await clients.make("bob", "bob-laptop")
+    laptop_id = laptop.acc.device_id
+    await phone.m.remove_device(BOB, laptop_id)  # e.g. another client pruned it by mistake
+
+    async def listed_again() -> bool:
+        got = await phone.acc._fetch_device_list(BACKENDS[Namespace.OMEMO2], BOB)
+        return laptop_id in {d.id for d in got}
+
+    await eventually(listed_again)  # the laptop saw the push without its id
+
+
+async def test_disabling_omemo_removes_our_device_and_bundles_for_good(clients: Clients) -> None:
+    bob = await clients.make("bob")
+    other = await clients.make("bob", "bob-other")  # sees the lists like anyone else
+    await bob.acc.disable_omemo()
+
+    async def gone() -> bool:
+        for backend in BACKENDS.values():
+            listed = await other.acc._fetch_device_list(backend, BOB)
+            if bob.acc.device_id in {d.id for d in listed}:
+                return False
+        return True
+
+    await eventually(gone)
+    # The push of our own shortened list must not make us announce ourselves again.
+    await other.m.send_message("bob@localhost", ALICE, "sync", encrypt=False)
+    await other.until(lambda: bool(other.of(MessageStateChanged)), what="a round trip")
+    await asyncio.sleep(0.5)  # a re-announce would follow the push at once; give it room
+    assert await gone()
+    for backend in BACKENDS.values():  # and the bundles are gone
+        dev = bob.acc.device_id
+        node, item = backend.bundle_node(dev), backend.bundle_item(dev)
+        assert await pep.fetch(other.acc.client, BOB, node, item) == []
