@@ -426,6 +426,8 @@ class Messenger:
 
     async def apply_verification_uri(self, account: str, uri: str) -> list[DeviceView]:
         """Mark the devices named in the URI verified; a fingerprint mismatch is an error."""
+        if uri.partition("?")[2].lower().startswith("trust-message"):
+            return await self._apply_trust_message(account, uri)
         jid, pairs = parse_verification_uri(uri)
         acc = self._omemo(account)
         views = {v.device_id: v for v in await acc.device_views(jid)}
@@ -446,6 +448,31 @@ class Messenger:
 
     async def confirm_plaintext(self, account: str, peer: str) -> None:
         await self._omemo(account).confirm_plaintext(bare(peer))
+
+    async def _apply_trust_message(self, account: str, uri: str) -> list[DeviceView]:
+        """XEP-0434 (Kaidan): identity keys to trust (as verified) and to distrust."""
+        from .uri import parse_xmpp_uri
+
+        link = parse_xmpp_uri(uri)
+        acc = self._omemo(account)
+        views = await acc.device_views(link.jid)
+        known = {v.fingerprint for v in views}
+        missing = [fp for fp in (*link.trust, *link.distrust) if fp not in known]
+        if missing:
+            raise ServiceError(
+                f"{link.jid} has no device with the key {missing[0][:8]}… (yet); "
+                "nothing was marked."
+            )
+        done: list[DeviceView] = []
+        for view in views:
+            if view.fingerprint in link.trust:
+                state = TrustState.VERIFIED
+            elif view.fingerprint in link.distrust:
+                state = TrustState.DISTRUSTED
+            else:
+                continue
+            done += await acc.set_trust(link.jid, view.device_id, state, TrustMethod.URI)
+        return done
 
     async def reset_session(self, account: str, jid: str, device_id: int) -> None:
         try:

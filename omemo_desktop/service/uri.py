@@ -50,8 +50,8 @@ class XmppUri:
 def _split_jid(text: str, what: str) -> tuple[str, str]:
     decoded = unquote(text, errors="strict")
     m = _JID.match(decoded)
-    if m is None or ("." not in m.group(2) and m.group(2) != "localhost"):
-        raise ServiceError(f"“{decoded}” in the link is not an XMPP address ({what}).")
+    if m is None:
+        raise ServiceError(f"The link{what} “{decoded}” is not an XMPP address.")
     node, domain, resource = m.group(1), m.group(2), m.group(3) or ""
     bare = f"{node}@{domain}" if node else domain
     return bare.lower(), resource
@@ -82,9 +82,9 @@ def parse_xmpp_uri(uri: str) -> XmppUri:
         authority, slash, path = path[2:].partition("/")
         if not slash:
             raise ServiceError("The link names an account but no address to open.")
-        account, _ = _split_jid(authority, "the account")
+        account, _ = _split_jid(authority, "'s account")
     try:
-        jid, resource = _split_jid(path, "the address")
+        jid, resource = _split_jid(path, "'s address")
     except UnicodeDecodeError as exc:
         raise ServiceError("The address in the link is not valid UTF-8.") from exc
 
