@@ -114,13 +114,16 @@ async def _unless_cancelled(work: Awaitable[T], cancel: asyncio.Event | None) ->
     waiter = asyncio.ensure_future(cancel.wait())
     try:
         await asyncio.wait({task, waiter}, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:  # our caller was cancelled: stop the work, stay cancelled
+        task.cancel()
+        raise
     finally:
         waiter.cancel()
-        if not task.done():
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-            raise TransferCancelled("The transfer was cancelled.")
+    if not task.done():  # the person cancelled
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        raise TransferCancelled("The transfer was cancelled.")
     return task.result()
 
 
@@ -180,7 +183,28 @@ class FileTransfers:
             raise TransferError(f"Cannot read {path}: {exc.strerror}.") from exc
         if not path.is_file():
             raise TransferError(f"{path} is not a file.")
-        size = st.st_size
+        try:
+            source: BinaryIO = await _in_thread(lambda: path.open("rb"))
+        except OSError as exc:
+            raise TransferError(f"Cannot read {path}: {exc.strerror}.") from exc
+        try:
+            return await self._send_open_file(
+                acc, peer, path, source, st.st_size, progress, cancel, kick
+            )
+        finally:
+            source.close()
+
+    async def _send_open_file(
+        self,
+        acc: Account,
+        peer: str,
+        path: Path,
+        source: BinaryIO,
+        size: int,
+        progress: ProgressCallback | None,
+        cancel: asyncio.Event | None,
+        kick: bool,
+    ) -> Message:
         meter = _Progress(
             self._bus,
             progress,
@@ -212,7 +236,7 @@ class FileTransfers:
                 raise TransferError(f"The file was not shared: {exc}.") from exc
             except XmppError as exc:
                 raise TransferError(f"The file was not shared: {exc}.") from exc
-            body = self._encrypted_chunks(path, size, key, meter)
+            body = self._encrypted_chunks(source, path, size, key, meter)
             try:
                 await _unless_cancelled(
                     xupload.put_file(
@@ -249,23 +273,22 @@ class FileTransfers:
         return msg
 
     async def _encrypted_chunks(
-        self, path: Path, size: int, key: FileKey, meter: _Progress
+        self, f: BinaryIO, path: Path, size: int, key: FileKey, meter: _Progress
     ) -> AsyncIterator[bytes]:
         enc = FileEncryptor(key)
         sent = 0
-        f: BinaryIO = await _in_thread(lambda: path.open("rb"))
-        try:
-            while True:
-                chunk = await _in_thread(lambda: f.read(CHUNK))
-                if not chunk:
-                    break
-                sent += len(chunk)
-                if sent > size:
-                    break
-                yield enc.update(chunk)
-                meter.step(sent)
-        finally:
-            f.close()
+        while True:
+            try:
+                chunk = await _in_thread(partial(f.read, CHUNK))
+            except OSError as exc:
+                raise TransferError(f"Reading {path.name} failed: {exc.strerror}.") from exc
+            if not chunk:
+                break
+            sent += len(chunk)
+            if sent > size:
+                break
+            yield enc.update(chunk)
+            meter.step(sent)
         if sent != size:  # the slot was asked for exactly `size`: a changing file cannot go
             raise TransferError(f"{path.name} changed while it was being uploaded; try again.")
         yield enc.finalize()

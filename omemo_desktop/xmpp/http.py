@@ -79,10 +79,17 @@ class _Connection:
     async def send(self, event: h11.Event) -> None:
         data = self.h11.send(event)
         if data:
-            self.writer.write(data)
-            await asyncio.wait_for(self.writer.drain(), self.timeout)
+            try:
+                self.writer.write(data)
+                await asyncio.wait_for(self.writer.drain(), self.timeout)
+            except TimeoutError as exc:
+                raise HttpConnectionError("the server stopped taking data") from exc
+            except OSError as exc:
+                raise HttpConnectionError(f"the connection broke off ({exc})") from exc
 
-    async def next_event(self) -> h11.Event | type[h11.PAUSED]:
+    async def next_event(self, idle: bool = False) -> h11.Event | type[h11.PAUSED]:
+        """The next HTTP event; `idle` waits without a time limit (an answer that may come
+        while we are still uploading)."""
         while True:
             try:
                 event = self.h11.next_event()
@@ -95,7 +102,9 @@ class _Connection:
             if event is not h11.NEED_DATA:
                 return event  # type: ignore[return-value]
             try:
-                data = await asyncio.wait_for(self.reader.read(READ_SIZE), self.timeout)
+                data = await asyncio.wait_for(
+                    self.reader.read(READ_SIZE), None if idle else self.timeout
+                )
             except TimeoutError as exc:
                 raise HttpConnectionError("the server stopped answering") from exc
             except OSError as exc:
@@ -103,9 +112,9 @@ class _Connection:
             self.eof = not data
             self.h11.receive_data(data)
 
-    async def response(self, url: str) -> Response:
+    async def response(self, url: str, idle: bool = False) -> Response:
         while True:
-            event = await self.next_event()
+            event = await self.next_event(idle)
             if isinstance(event, h11.InformationalResponse):
                 continue  # 100 Continue and friends
             if isinstance(event, h11.Response):
@@ -193,20 +202,45 @@ async def put(
             *((n.encode("latin-1"), v.encode("latin-1")) for n, v in headers),
         ]
         await conn.send(h11.Request(method="PUT", target=target, headers=request_headers))
+        # Read while sending: a server that refuses early (413, 401) answers and closes, and
+        # a reset would otherwise destroy its answer before we read it.
+        answer = asyncio.ensure_future(conn.response(url, idle=True))
         try:
-            async for chunk in body:
-                await conn.send(h11.Data(data=chunk))
-            await conn.send(h11.EndOfMessage())
-        except (OSError, TimeoutError) as exc:
-            # The server may have answered early (e.g. 413) and closed: report its answer.
-            with contextlib.suppress(HttpError):
-                return await conn.response(url)
-            raise HttpConnectionError(f"the upload broke off ({exc})") from exc
-        except h11.LocalProtocolError as exc:
-            raise HttpError(f"the file did not have the announced size ({exc})") from exc
-        return await conn.response(url)
+            try:
+                # Errors of `body` itself (reading the file) propagate unchanged.
+                async for chunk in body:
+                    if answer.done():
+                        break
+                    await _send_body(conn, h11.Data(data=chunk))
+                else:
+                    await _send_body(conn, h11.EndOfMessage())
+            except _SendFailed as failed:
+                with contextlib.suppress(HttpError, TimeoutError):
+                    return await asyncio.wait_for(answer, 5.0)
+                raise HttpConnectionError(f"the upload broke off: {failed.reason}") from None
+            try:
+                return await asyncio.wait_for(asyncio.shield(answer), timeout)
+            except TimeoutError as exc:
+                raise HttpConnectionError("the server did not confirm the upload") from exc
+        finally:
+            answer.cancel()
+            await asyncio.gather(answer, return_exceptions=True)
     finally:
         await conn.close()
+
+
+class _SendFailed(Exception):
+    def __init__(self, reason: BaseException) -> None:
+        self.reason = reason
+
+
+async def _send_body(conn: _Connection, event: h11.Event) -> None:
+    try:
+        await conn.send(event)
+    except HttpConnectionError as exc:
+        raise _SendFailed(exc) from exc
+    except h11.LocalProtocolError as exc:
+        raise HttpError(f"the file did not have the announced size ({exc})") from exc
 
 
 @contextlib.asynccontextmanager

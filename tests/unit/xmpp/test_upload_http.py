@@ -284,3 +284,22 @@ async def test_download_failures_leave_nothing_and_say_why(
     assert list(out.iterdir()) == []
     with pytest.raises(TransferError, match="neither a message id"):
         await transfers.download(acc, "https://example.org/x", out)  # type: ignore[arg-type]
+
+
+async def test_an_early_refusal_during_a_put_is_reported(servers: list[asyncio.Server]) -> None:
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")  # the body is never read
+        writer.write(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 0\r\n\r\n")
+        await writer.drain()
+
+    server, port = await _serve(handler)
+    servers.append(server)
+
+    async def body() -> AsyncIterator[bytes]:
+        for _ in range(64):
+            yield b"z" * 65536
+
+    response = await http.put(
+        f"http://127.0.0.1:{port}/up", body(), length=64 * 65536, ssl_context=PLAIN
+    )
+    assert response.status == 413
