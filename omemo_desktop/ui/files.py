@@ -16,8 +16,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
-from PySide6.QtGui import QPixmap
+from PySide6.QtCore import QObject, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -58,6 +58,10 @@ def ask_open_path(parent: QWidget, _suggested: str) -> str | None:
 def ask_save_path(parent: QWidget, suggested: str) -> str | None:
     path, _ = QFileDialog.getSaveFileName(parent, "Save the file", suggested)
     return path or None
+
+
+def open_local_file(path: Path) -> bool:
+    return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
 
 
 def _percent(p: TransferProgress) -> int:
@@ -214,6 +218,12 @@ class FileMessageWidget(QFrame):
         self.save_button.setAccessibleName(f"Save the file {info.name}")
         self.save_button.clicked.connect(self._on_save_button_clicked)
         row.addWidget(self.save_button)
+        self.open_button = QPushButton("Open", self)
+        self.open_button.setAccessibleName(f"Open the saved file {info.name}")
+        self.open_button.hide()
+        self.open_button.clicked.connect(self._on_open_button_clicked)
+        row.addWidget(self.open_button)
+        self.saved: Path | None = None
         layout.addLayout(row)
         progress_row = QHBoxLayout()
         self.progress = QProgressBar(self)
@@ -315,7 +325,17 @@ class FileMessageWidget(QFrame):
     def _on_save_button_clicked(self) -> None:
         chosen = self.owner.ask_save(self, self.info.name)
         if chosen:
-            self._download(Path(chosen), lambda p: self._say(f"Saved to {p}"))
+            self._download(Path(chosen), self._on_saved)
+
+    def _on_saved(self, path: Path) -> None:
+        self.saved = path
+        self._say(f"Saved to {path}")
+        self.open_button.show()
+
+    def _on_open_button_clicked(self) -> None:
+        # The verified local copy, with the desktop's viewer; never the link itself.
+        if self.saved is not None and not open_local_file(self.saved):
+            self._say(f"No application could open {self.saved.name}.", True)
 
     def _on_show_button_clicked(self) -> None:
         folder = Path(tempfile.mkdtemp(prefix="omemo-desktop-preview-"))  # mode 0700

@@ -7,10 +7,12 @@ import asyncio
 import time
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
 from PySide6.QtGui import QColor, QImage
 from PySide6.QtWidgets import QLabel
 
+import omemo_desktop.ui.files as files
 from omemo_desktop.service.api import FileIntegrityError, MessageReceived, MessageView
 from omemo_desktop.ui.files import FileMessageWidget
 from omemo_desktop.ui.main_window import MainWindow
@@ -107,12 +109,13 @@ def _receive_image(fake: FakeMessenger) -> MessageView:
     return message
 
 
-def test_received_image_previews_inline_and_saves(
+def test_received_image_previews_inline_saves_and_opens(
     window: MainWindow,
     fake: FakeMessenger,
     drive: Driver,
-    qtbot,
-    tmp_path: Path,  # type: ignore[no-untyped-def]
+    qtbot,  # type: ignore[no-untyped-def]
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _open(window, drive)
     _receive_image(fake)
@@ -134,6 +137,10 @@ def test_received_image_previews_inline_and_saves(
     drive.until(lambda: widget.status.isVisible())
     assert widget.status.text() == f"Saved to {target}"
     assert target.read_bytes() == fake.shared["img-1"]
+    opened: list[Path] = []
+    monkeypatch.setattr(files, "open_local_file", lambda p: opened.append(p) or True)
+    qtbot.mouseClick(widget.open_button, Qt.MouseButton.LeftButton)
+    assert opened == [target]
     assert "File: cat.png" in window._preview_text(ALICE, fake.messages[(ALICE, BOB)][-1])
 
 
@@ -164,8 +171,6 @@ def test_an_image_too_large_to_preview_is_not_downloaded_whole(
     qtbot,
     monkeypatch,  # type: ignore[no-untyped-def]
 ) -> None:
-    import omemo_desktop.ui.files as files
-
     monkeypatch.setattr(files, "PREVIEW_MAX_BYTES", 100)  # the sample PNG is larger
     _open(window, drive)
     _receive_image(fake)
