@@ -409,7 +409,10 @@ def _download_error(exc: BaseException, dest: Path) -> BaseException:
 
 async def wait_until_sent(acc: Account, message_id: int, timeout: float = 60.0) -> str:
     """For the CLI: flush the outbox and return the message's delivery state."""
-    await asyncio.wait_for(acc.flush_outbox(), timeout)
+    try:
+        await asyncio.wait_for(acc.flush_outbox(), timeout)
+    except TimeoutError:
+        return "pending"  # the caller says it was not accepted (yet)
     stored = await acc.db.run(lambda c: MESSAGES.get(c, message_id))
     return str(stored.state) if stored is not None else "missing"
 
