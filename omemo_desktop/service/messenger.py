@@ -574,7 +574,10 @@ class Messenger:
             )
         if state not in ("acked", "delivered", "read"):
             reason = entry.last_error if entry is not None else None
-            raise ConnectionFailed(f"The message was not accepted by the server: {reason}")
+            raise ConnectionFailed(
+                "The file was uploaded but its message was not accepted by the server: "
+                f"{reason or 'not connected'}"
+            )
         return to_view(account, msg)
 
     async def download(
