@@ -277,7 +277,15 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self.contact_list, "Contacts")
         self.room_list = self._make_list("Group chats")
         self.tabs.addTab(self.room_list, "Groups")
+        self.tabs.currentChanged.connect(lambda _i: self._update_groups_hint())
         side_layout.addWidget(self.tabs, 1)
+        self.groups_hint = QLabel(
+            "No group chats yet. “Group chat…” below joins a room or creates one; "
+            "invitations you accept show up here too."
+        )
+        self.groups_hint.setWordWrap(True)
+        self.groups_hint.hide()
+        side_layout.addWidget(self.groups_hint)
         buttons_row = QHBoxLayout()
         self.add_contact_button = QPushButton("Add contact…")
         self.add_contact_button.setAccessibleName("Add contact")
@@ -568,7 +576,14 @@ class MainWindow(QMainWindow):
         self._fill(self.contact_list, account, roster, conversations=False)
         joined = sorted((j for j in rooms if matches(j)), key=lambda j: self._title(j).lower())
         self._fill(self.room_list, account, joined, conversations=False)
+        self._update_groups_hint()
         self._update_unread_total()
+
+    def _update_groups_hint(self) -> None:
+        empty = not self.rooms.get(self.account or "", {})
+        self.groups_hint.setVisible(
+            self.account is not None and empty and self.tabs.currentWidget() is self.room_list
+        )
 
     def _fill(
         self, widget: QListWidget, account: str, jids: list[str], conversations: bool

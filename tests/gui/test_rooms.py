@@ -54,6 +54,8 @@ def group_message(mid: str, nick: str, body: str, at: float, direction: str = "i
 def test_join_creates_a_room_and_opens_it(
     window: MainWindow, drive, qtbot, fake: FakeMessenger
 ) -> None:  # type: ignore[no-untyped-def]
+    window.tabs.setCurrentWidget(window.room_list)
+    assert window.groups_hint.isVisible()  # an empty list says how to fill it
     dialog = window.open_join_room()
     assert dialog is not None
     assert "members-only" in dialog.explain.text() and "non-anonymous" in dialog.explain.text()
@@ -63,7 +65,7 @@ def test_join_creates_a_room_and_opens_it(
     assert fake.called("join_room")[0].args == (ALICE, ROOM, "alice")
     assert window.peer == ROOM
     assert window.tabs.currentWidget() is window.room_list
-    assert window.room_list.count() == 1
+    assert window.room_list.count() == 1 and not window.groups_hint.isVisible()
     assert "1 member" in window.peer_status.text() and "encrypted" in window.peer_status.text()
     assert window.encryption_button.isEnabled() and window.encryption_button.isChecked()
     assert window.participants.isVisible()
