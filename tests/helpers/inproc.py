@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import xml.etree.ElementTree as ET
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import TypeVar
 
@@ -89,6 +89,18 @@ class Client:
             original(element)
 
         client.send = send  # type: ignore[method-assign]
+
+
+async def eventually(
+    cond: Callable[[], Awaitable[bool]], timeout: float = 20.0, what: str = ""
+) -> None:
+    """Poll an async condition (for state that publishes no event: a device list, history)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not await cond():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {what or cond}")
+        await asyncio.sleep(0.05)
 
 
 class Clients:

@@ -29,7 +29,7 @@ from omemo_desktop.storage.model import Namespace
 from omemo_desktop.xmpp import pep
 from omemo_desktop.xmpp.client import XmppClient
 from omemo_desktop.xmpp.omemo_xml import NS2, NS_LEGACY
-from tests.helpers.inproc import PASSWORD, Client, Clients
+from tests.helpers.inproc import PASSWORD, Client, Clients, eventually
 from tests.helpers.omemo_peer import NAMESPACES, ReferencePeer
 from tests.helpers.prosody import ProsodyServer
 
@@ -163,15 +163,6 @@ async def test_our_clients_talk_in_both_namespaces(clients: Clients) -> None:
     await alice.m.send_message(ALICE, CAROL, "omemo2 again")
     assert (await bob.wait_bodies(ALICE, 2))[-1] == "legacy again"
     assert (await carol.wait_bodies(ALICE, 2))[-1] == "omemo2 again"
-
-
-async def eventually(cond: Any, timeout: float = 20.0) -> None:
-    """Poll an async condition (for state that publishes no event, e.g. a device list)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not await cond():
-        assert loop.time() < deadline, "condition not reached"
-        await asyncio.sleep(0.05)
 
 
 async def test_removed_device_stops_receiving_keys(clients: Clients) -> None:

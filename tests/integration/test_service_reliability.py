@@ -14,16 +14,22 @@ from pathlib import Path
 import pytest
 
 from omemo_desktop.service.api import (
+    AccountError,
+    AuthenticationError,
     ChatStateChanged,
+    ConnectionFailed,
     ConnectionStateChanged,
     MessageCorrected,
     MessageStateChanged,
+    PresenceChanged,
     RosterChanged,
     SubscriptionRequested,
 )
+from omemo_desktop.service.messenger import Messenger
+from omemo_desktop.storage.secrets import SecretStore
 from omemo_desktop.xmpp.client import XmppClient
-from tests.helpers.inproc import PASSWORD, Client, Clients
-from tests.helpers.prosody import ProsodyServer
+from tests.helpers.inproc import PASSWORD, Client, Clients, eventually
+from tests.helpers.prosody import ProsodyServer, free_port
 
 ALICE, BOB = "alice@localhost", "bob@localhost"
 
@@ -103,10 +109,24 @@ async def test_archive_catch_up_after_being_offline_is_paged_complete_and_ordere
         taken += getattr(item, "body", None) in texts
     await other.disconnect()
 
+    # Catch-up interrupted after a few messages (the app is closed), then resumed.
+    bob = await clients.make("bob")
+    await bob.until(lambda: len(bob.bodies(ALICE)) >= 5, what="catch-up under way")
+    await clients.close(bob)
+    first = bob.bodies(ALICE)
+    assert 5 <= len(first) < len(texts), "the catch-up was not interrupted"
     bob = await clients.make("bob")
     await bob.m.catch_up(BOB)
-    assert await bob.wait_bodies(ALICE, 105) == texts
-    assert [b for d, b in await history(bob, ALICE)] == ["before", *texts]
+
+    async def complete() -> bool:
+        return len(await history(bob, ALICE)) >= 1 + len(texts)
+
+    await eventually(complete, what="the rest of the archive")
+    assert [b for d, b in await history(bob, ALICE)] == ["before", *texts]  # once, in order
+    # The events the user saw: in order, none twice (one may have been stored just as
+    # the app closed, before its event went out; history shows it).
+    seen = first + bob.bodies(ALICE)
+    assert len(set(seen)) == len(seen) and seen == sorted(seen)
 
     # Reconnecting again fetches nothing twice (the cursor moved with every message).
     await clients.close(bob)
@@ -199,6 +219,8 @@ async def test_roster_changes_and_subscription_answers_arrive_as_events(
     await bob.m.answer_subscription(BOB, ALICE, approve=True)
     await alice.until(lambda: contact(alice, BOB) == ("Bobby", "both"), what="mutual")
     assert {v.jid for v in alice.m.contacts(ALICE)} == {BOB}
+    await alice.wait_event(PresenceChanged, lambda e: e.jid == BOB and e.available)
+    await alice.until(lambda: alice.m.contacts(ALICE)[0].available, what="bob shown online")
 
     await alice.m.rename_contact(ALICE, BOB, "Robert")
     await alice.until(lambda: contact(alice, BOB) == ("Robert", "both"), what="renamed")
@@ -260,3 +282,26 @@ async def test_chat_states_are_shown_to_the_peer(clients: Clients) -> None:
         (ALICE, "composing"),
         (ALICE, "gone"),
     ]
+
+
+async def test_connection_outcomes_are_readable(
+    clients: Clients, prosody: ProsodyServer, tmp_path: Path
+) -> None:
+    jid = clients.register("dora")
+    m = Messenger(
+        data_dir=tmp_path / "dora",
+        ca_file=prosody.ca_file,
+        secrets=SecretStore(clients.keyring),
+    )
+    try:
+        with pytest.raises(AuthenticationError, match="rejected the password"):
+            await m.add_account(jid, "wrong", server=prosody.address)
+        with pytest.raises(ConnectionFailed, match=r"Could not connect to 127\.0\.0\.1"):
+            await m.add_account(jid, PASSWORD, server=f"127.0.0.1:{free_port()}")  # refused
+        with pytest.raises(AccountError, match="already taken"):
+            await m.add_account(jid, PASSWORD, server=prosody.address, register=True)
+        # Direct TLS (XEP-0368 style port) works as well as STARTTLS.
+        await m.add_account(jid, PASSWORD, server=f"tls://127.0.0.1:{prosody.direct_tls_port}")
+        assert m.connection_state(jid) == "connected"
+    finally:
+        await m.close()
