@@ -86,7 +86,12 @@ def bare(jid: str) -> str:
 
 
 def to_view(
-    account: str, m: Message, *, body: str | None = None, edited: bool = False
+    account: str,
+    m: Message,
+    *,
+    body: str | None = None,
+    edited: bool = False,
+    encrypted_for: tuple[int, ...] = (),
 ) -> MessageView:
     return MessageView(
         id=str(m.id),
@@ -102,6 +107,7 @@ def to_view(
         error=m.error,
         edited=edited,
         notice=m.error in (UNDECRYPTABLE, OPT_OUT),
+        encrypted_for=encrypted_for,
         sender=m.sender,
     )
 
@@ -605,7 +611,18 @@ class Account:
             for m in reversed(rows):
                 if m.correction_of is not None:
                     continue
-                views.append(to_view(self.jid, m, body=latest.get(m.id), edited=m.id in latest))
+                devices: tuple[int, ...] = ()
+                if m.direction == Direction.OUT and m.encryption != Encryption.NONE:
+                    devices = tuple(r.device_id for r in MESSAGES.recipients(conn, m.id))
+                views.append(
+                    to_view(
+                        self.jid,
+                        m,
+                        body=latest.get(m.id),
+                        edited=m.id in latest,
+                        encrypted_for=devices,
+                    )
+                )
             return views[-limit:]
 
         return await self.db.run(read)
