@@ -298,6 +298,8 @@ async def test_untrusted_devices_never_get_key_material_on_the_wire(clients: Cli
     await alice.m.set_trust(ALICE, BOB, laptop_id, "distrusted")
     assert await phone.wait_bodies(ALICE, 1) == ["for trusted eyes only"]
     assert wire_key_ids(alice) == [{phone_id}]
+    (view,) = await alice.m.history(ALICE, BOB)
+    assert view.encrypted_for == (phone_id,)  # the record the GUI shows
     failed = await laptop.wait_event(DecryptionFailed)
     assert "not encrypted for this device" in failed.reason
     assert laptop.bodies(ALICE) == []
