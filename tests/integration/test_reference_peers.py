@@ -26,6 +26,7 @@ from omemo_desktop.service.omemo_account import DEVICES, SESSIONS, OmemoAccount
 from omemo_desktop.service.omemo_backends import BACKENDS, Backend
 from omemo_desktop.storage import Database
 from omemo_desktop.storage.model import Namespace
+from omemo_desktop.xmpp import omemo_xml as ox
 from omemo_desktop.xmpp import pep
 from omemo_desktop.xmpp.client import XmppClient
 from omemo_desktop.xmpp.omemo_xml import NS2, NS_LEGACY
@@ -90,6 +91,42 @@ async def test_reference_peer_both_directions(
         "theirs 2",
     ]
     assert set(wire_namespaces(alice)) == {NAMESPACES[version]}  # what went on the wire
+    first = next(st for st in alice.wire if st.get("to") == peer.jid)
+    tags = {child.tag for child in first}
+    assert "{urn:xmpp:eme:0}encryption" in tags and "{urn:xmpp:hints}store" in tags
+    fallback = first.find("{jabber:client}body")
+    assert fallback is not None and "encrypted" in (fallback.text or "")
+    assert not peer.errors
+
+
+@pytest.mark.parametrize("version", ["legacy", "omemo2"])
+async def test_reference_peer_starting_the_session_uses_up_one_of_our_pre_keys(
+    clients: Clients, peers: list[ReferencePeer], version: str
+) -> None:
+    alice = await clients.make("alice")
+    peer = await make_peer(clients, peers, "bot", version)
+    backend = next(b for b in BACKENDS.values() if str(b.namespace) == NAMESPACES[version])
+    node, item = backend.bundle_node(alice.acc.device_id), backend.bundle_item(alice.acc.device_id)
+
+    async def published_pre_keys() -> set[int]:
+        (bundle,) = await pep.fetch(alice.acc.client, ALICE, node, item)
+        return set(ox.parse_bundle(NAMESPACES[version], bundle).prekeys)
+
+    before = await published_pre_keys()
+    await peer.send(ALICE, "i start")  # a key exchange on one of alice's published pre-keys
+    assert await alice.wait_bodies(peer.jid, 1) == ["i start"]
+
+    async def republished() -> bool:
+        return await published_pre_keys() != before
+
+    await eventually(republished, what="the bundle republished")
+    after = await published_pre_keys()
+    assert len(before - after) == 1 and after <= before  # the used one is gone for good
+    # Alice answers on the session the peer built; both keep going.
+    await alice.m.send_message(ALICE, peer.jid, "answer")
+    assert (await peer.next()).body == "answer"
+    await peer.send(ALICE, "again")
+    assert await alice.wait_bodies(peer.jid, 2) == ["i start", "again"]
     assert not peer.errors
 
 
@@ -323,6 +360,15 @@ async def test_a_live_device_dropped_from_the_list_announces_itself_again(
 async def test_disabling_omemo_removes_our_device_and_bundles_for_good(clients: Clients) -> None:
     bob = await clients.make("bob")
     other = await clients.make("bob", "bob-other")  # sees the lists like anyone else
+
+    async def both_listed() -> bool:
+        for backend in BACKENDS.values():
+            listed = {d.id for d in await other.acc._fetch_device_list(backend, BOB)}
+            if not {bob.acc.device_id, other.acc.device_id} <= listed:
+                return False
+        return True
+
+    await eventually(both_listed)  # the other's first announce is done (no stale rewrite)
     await bob.acc.disable_omemo()
 
     async def gone() -> bool:
