@@ -64,6 +64,7 @@ from .events import (
     MessageStateChanged,
     MessageStored,
     PresenceChanged,
+    RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
     RosterChanged,
@@ -275,7 +276,17 @@ class Account:
         if m.invite_room and m.type != "groupchat":
             # An invitation is an offer, not a chat message; an archived one is stale.
             if not m.archived and m.invite_room not in self.rooms:
-                self.bus.publish(RoomInvitationReceived(self.jid, m.invite_room, bare(m.sender)))
+                inviter = m.invite_from or bare(m.sender)
+                self.bus.publish(RoomInvitationReceived(self.jid, m.invite_room, inviter))
+            return
+        if m.decline_from and m.type != "groupchat":
+            # The room passes on an invitee's "no" (its body is a server-made text).
+            if not m.archived:
+                self.bus.publish(
+                    RoomInvitationDeclined(
+                        self.jid, bare(m.sender), m.decline_from, m.decline_reason
+                    )
+                )
             return
         if m.type == "groupchat":
             room = self.rooms.get(bare(m.sender))

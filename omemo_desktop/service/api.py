@@ -40,6 +40,7 @@ from .events import (
     MessageStored,
     OptOutReceived,
     PresenceChanged,
+    RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
     RosterChanged,
@@ -78,6 +79,7 @@ __all__ = [
     "MessengerApi",
     "OptOutReceived",
     "PresenceChanged",
+    "RoomInvitationDeclined",
     "RoomInvitationReceived",
     "RoomMembersChanged",
     "RoomView",
@@ -187,7 +189,19 @@ class MessengerApi(Protocol):
         """Join (creating it members-only and non-anonymous if it does not exist)."""
         ...
 
-    async def leave_room(self, account: str, room: str) -> None: ...
+    async def leave_room(self, account: str, room: str) -> None:
+        """Leave and turn the bookmark's autojoin off (no device rejoins at its next start)."""
+        ...
+
+    async def decline_invitation(
+        self, account: str, room: str, inviter: str, reason: str = ""
+    ) -> None:
+        """Tell the inviter no, through the room (RoomInvitationDeclined on their side)."""
+        ...
+
+    async def rename_room(self, account: str, room: str, name: str) -> RoomView:
+        """The room's name for every member (owners only) and in our synced bookmark."""
+        ...
 
     async def invite_to_room(self, account: str, room: str, jid: str) -> RoomView:
         """Make `jid` a member and invite them."""

@@ -134,6 +134,16 @@ class RoomInvitationReceived:
 
 
 @dataclass(frozen=True)
+class RoomInvitationDeclined:
+    """Someone we invited said no (XEP-0045 mediated decline, passed on by the room)."""
+
+    account: str
+    room: str
+    invitee: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
 class ErrorOccurred:
     account: str
     text: str
@@ -170,6 +180,7 @@ Event: TypeAlias = (
     | OptOutReceived
     | RoomMembersChanged
     | RoomInvitationReceived
+    | RoomInvitationDeclined
     | ErrorOccurred
     | TransferProgress
 )

@@ -44,8 +44,10 @@ from omemo_desktop.xmpp.errors import (
     XmppCertificateError,
     XmppError,
     XmppRegistrationError,
+    XmppStanzaError,
 )
 from omemo_desktop.xmpp.muc import MucError
+from omemo_desktop.xmpp.muc import decline as muc_decline
 from omemo_desktop.xmpp.muc import invite as muc_invite
 from omemo_desktop.xmpp.muc import leave as muc_leave
 from omemo_desktop.xmpp.muc import set_affiliation as muc_set_affiliation
@@ -66,7 +68,8 @@ from .events import ConnectionStateChanged, EventBus, TransferProgress
 from .files import FileTransfers, wait_until_sent
 from .omemo_account import OmemoAccount
 from .omemo_backends import BACKENDS
-from .rooms import Room
+from .rooms import Room, forget_bookmark
+from .rooms import rename as rename_room
 from .verification import parse_verification_uri, verification_uri
 from .views import ContactView, DeviceView, MessageView, RoomView
 
@@ -503,9 +506,45 @@ class Messenger:
 
     async def leave_room(self, account: str, room: str) -> None:
         acc = self._omemo(account)
-        r = acc.rooms.pop(bare(room), None)
-        if r is not None and acc.client.connected:
-            muc_leave(acc.client, r.jid, r.nick)
+        r = acc.rooms.get(bare(room))
+        if r is None:
+            return
+        if not acc.client.connected:  # the bookmark would bring it back at the next start
+            raise ServiceError(f"You are offline; leave {room} once you are connected again.")
+        acc.rooms.pop(r.jid, None)
+        muc_leave(acc.client, r.jid, r.nick)
+        try:
+            await forget_bookmark(acc.client, r)
+        except XmppError as exc:
+            raise ServiceError(
+                f"You left {room}, but its bookmark could not be updated ({exc}): your "
+                "devices may join it again when they start."
+            ) from exc
+
+    async def decline_invitation(
+        self, account: str, room: str, inviter: str, reason: str = ""
+    ) -> None:
+        try:
+            muc_decline(self._account(account).client, bare(room), bare(inviter), reason)
+        except XmppError as exc:
+            raise ServiceError(f"Could not decline the invitation to {room}: {exc}") from exc
+
+    async def rename_room(self, account: str, room: str, name: str) -> RoomView:
+        acc = self._omemo(account)
+        r = acc.rooms.get(bare(room))
+        if r is None:
+            raise ServiceError(f"Join {room} first.")
+        try:
+            await rename_room(acc.client, r, name.strip())
+        except XmppStanzaError as exc:
+            if exc.condition in ("forbidden", "not-allowed"):
+                raise ServiceError(
+                    f"Only an owner of {room} can rename it; ask one of its owners."
+                ) from exc
+            raise ServiceError(f"Could not rename {room}: {exc}") from exc
+        except XmppError as exc:
+            raise ServiceError(f"Could not rename {room}: {exc}") from exc
+        return self._room_view(r)
 
     async def invite_to_room(self, account: str, room: str, jid: str) -> RoomView:
         acc = self._omemo(account)

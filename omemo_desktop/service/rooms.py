@@ -7,10 +7,15 @@ found. The lists are fetched on join and kept current from presence (affiliation
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+from dataclasses import dataclass, field, replace
 
-from omemo_desktop.xmpp.client import PresenceUpdate
+from omemo_desktop.xmpp import muc
+from omemo_desktop.xmpp.client import PresenceUpdate, XmppClient
+from omemo_desktop.xmpp.errors import XmppError
 from omemo_desktop.xmpp.muc import RoomInfo
+
+log = logging.getLogger(__name__)
 
 MEMBER_AFFILIATIONS = frozenset({"owner", "admin", "member"})
 
@@ -42,3 +47,23 @@ class Room:
 
     def real_jid(self, nick: str) -> str | None:
         return self.occupants.get(nick)
+
+
+async def forget_bookmark(client: XmppClient, room: Room) -> None:
+    """After leaving: keep the XEP-0402 bookmark but turn autojoin off, as Conversations and
+    Dino do, so no device of ours rejoins at its next start and the name is kept."""
+    known = {b.room: b for b in await muc.bookmarks(client)}
+    mark = known.get(room.jid) or muc.Bookmark(room.jid, room.info.name, room.nick, False)
+    await muc.publish_bookmark(client, replace(mark, autojoin=False))
+
+
+async def rename(client: XmppClient, room: Room, name: str) -> None:
+    """The room's own name (owners only), then our bookmark's, so every device shows it."""
+    await muc.rename(client, room.jid, name)
+    room.info = replace(room.info, name=name)
+    try:
+        known = {b.room: b for b in await muc.bookmarks(client)}
+        mark = known.get(room.jid) or muc.Bookmark(room.jid, name, room.nick, True)
+        await muc.publish_bookmark(client, replace(mark, name=name))
+    except XmppError as exc:  # the room has its name; a later join republishes the bookmark
+        log.warning("could not update the bookmark of %s: %s", room.jid, exc)

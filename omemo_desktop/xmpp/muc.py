@@ -164,6 +164,26 @@ def invite(client: XmppClient, room: str, jid: str, reason: str = "") -> None:
     client.send(direct)
 
 
+def decline(client: XmppClient, room: str, inviter: str, reason: str = "") -> None:
+    """A mediated decline (XEP-0045 §7.8.2): sent to the room, which tells the inviter."""
+    msg = ET.Element(q(NS_CLIENT, "message"), {"to": room})
+    x = ET.SubElement(msg, q(NS_MUC_USER, "x"))
+    dec = ET.SubElement(x, q(NS_MUC_USER, "decline"), {"to": inviter})
+    if reason:
+        ET.SubElement(dec, q(NS_MUC_USER, "reason")).text = reason
+    client.send(msg)
+
+
+async def rename(client: XmppClient, room: str, name: str) -> None:
+    """Submit only the room name (XEP-0045 §10.2); owners only, others get forbidden."""
+    query = ET.Element(q(NS_MUC_OWNER, "query"))
+    x = ET.SubElement(query, q(NS_DATA, "x"), {"type": "submit"})
+    for var, value in (("FORM_TYPE", ROOM_CONFIG), ("muc#roomconfig_roomname", name)):
+        f = ET.SubElement(x, q(NS_DATA, "field"), {"var": var})
+        ET.SubElement(f, q(NS_DATA, "value")).text = value
+    await client.iq_set(query, to=room)
+
+
 def leave(client: XmppClient, room: str, nick: str) -> None:
     client.send_raw_presence(_presence(f"{room}/{nick}", "unavailable"))
 

@@ -55,6 +55,9 @@ class InboundMessage:
     oob_url: str | None = None
     muc_real_jid: str | None = None  # from <x xmlns=muc#user><item jid=.../> (archives)
     invite_room: str | None = None  # an invitation (XEP-0045 mediated or XEP-0249 direct)
+    invite_from: str | None = None  # who invited (a mediated invitation comes from the room)
+    decline_from: str | None = None  # an invitee declined our invitation (XEP-0045 §7.8.2)
+    decline_reason: str = ""
 
 
 def _parse_time(stamp: str | None) -> float | None:
@@ -105,9 +108,13 @@ def parse_message(
     oob = xml.find(f"{q(NS_OOB, 'x')}/{q(NS_OOB, 'url')}")
     muc_item = xml.find(f"{q(NS_MUC_USER, 'x')}/{q(NS_MUC_USER, 'item')}")
     real = muc_item.get("jid") if muc_item is not None else None
-    invite_room = None
-    if xml.find(f"{q(NS_MUC_USER, 'x')}/{q(NS_MUC_USER, 'invite')}") is not None:
+    invite_room = invite_from = None
+    mediated = xml.find(f"{q(NS_MUC_USER, 'x')}/{q(NS_MUC_USER, 'invite')}")
+    if mediated is not None:
         invite_room = xml.get("from", "").split("/")[0]
+        invite_from = mediated.get("from") or None
+    declined = xml.find(f"{q(NS_MUC_USER, 'x')}/{q(NS_MUC_USER, 'decline')}")
+    decline_reason = declined.findtext(q(NS_MUC_USER, "reason"), "") if declined is not None else ""
     direct = xml.find(q("jabber:x:conference", "x"))
     if direct is not None and direct.get("jid"):
         invite_room = direct.get("jid", "").split("/")[0]
@@ -131,6 +138,11 @@ def parse_message(
         encrypted=encrypted,
         oob_url=oob.text if oob is not None else None,
         invite_room=invite_room.lower() if invite_room else None,
+        invite_from=invite_from.split("/")[0].lower() if invite_from else None,
+        decline_from=(declined.get("from") or "").split("/")[0].lower() or None
+        if declined is not None
+        else None,
+        decline_reason=decline_reason.strip(),
         muc_real_jid=real.split("/")[0].lower()
         if real and xml.get("type") == "groupchat"
         else None,
