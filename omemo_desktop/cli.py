@@ -24,6 +24,7 @@ from .service.api import (
     ServiceError,
     TrustRequired,
     create_messenger,
+    shared_file,
 )
 
 EXIT_FAILURE = 1
@@ -212,6 +213,8 @@ async def _listen(m: MessengerApi, account: str, args: argparse.Namespace) -> in
                         "id": msg.id,
                         "timestamp": msg.timestamp,
                         "notice": msg.notice,
+                        # a shared file (XEP-0454): its name; `download ID DEST` fetches it
+                        "file": shared.name if (shared := shared_file(msg)) else None,
                     }
                 )
             else:

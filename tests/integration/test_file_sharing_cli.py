@@ -36,6 +36,7 @@ def test_send_file_then_download_by_message_id(
     out, err = listener.communicate(timeout=60)
     (msg,) = [json.loads(line) for line in out.splitlines() if line.strip()]
     assert msg["body"].startswith("aesgcm://") and msg["encryption"] == "omemo2", err
+    assert msg["file"].endswith(".txt")
 
     dest = tmp_path / "saved.txt"
     done = bob.run("download", msg["id"], str(dest))
