@@ -16,8 +16,8 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QUrl
-from PySide6.QtGui import QDesktopServices, QPixmap
+from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QUrl
+from PySide6.QtGui import QDesktopServices, QDragMoveEvent, QDropEvent, QPixmap
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -62,6 +62,15 @@ def ask_save_path(parent: QWidget, suggested: str) -> str | None:
 
 def open_local_file(path: Path) -> bool:
     return QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
+
+
+def _dropped_file(mime: QMimeData) -> Path | None:
+    """One local file (a folder or several files are not shared by dropping)."""
+    urls = mime.urls() if mime.hasUrls() else []
+    if len(urls) != 1 or not urls[0].isLocalFile():
+        return None
+    path = Path(urls[0].toLocalFile())
+    return path if path.is_file() else None
 
 
 def _percent(p: TransferProgress) -> int:
@@ -118,6 +127,26 @@ class FileSharing(QObject):
         self._cancel: asyncio.Event | None = None
 
     # ---- upload -------------------------------------------------------------------------
+
+    def accept_drops_on(self, widget: QWidget) -> None:
+        """Files dropped on `widget` (the conversation) are shared like Attach… does."""
+        widget.setAcceptDrops(True)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() in (QEvent.Type.DragEnter, QEvent.Type.DragMove):
+            assert isinstance(event, QDragMoveEvent)  # DragEnter derives from DragMove
+            if _dropped_file(event.mimeData()) is not None and not self.uploading:
+                event.acceptProposedAction()
+                return True
+        elif event.type() == QEvent.Type.Drop:
+            assert isinstance(event, QDropEvent)
+            path = _dropped_file(event.mimeData())
+            if path is not None:
+                event.acceptProposedAction()
+                self.send_path(path)
+                return True
+        return super().eventFilter(watched, event)
 
     @property
     def uploading(self) -> bool:

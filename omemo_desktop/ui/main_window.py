@@ -418,6 +418,7 @@ class MainWindow(QMainWindow):
             self.runner, lambda: (self.messenger, self.account, self.peer), self.show_error, self
         )
         self.chat.decorate = self.files.decorate
+        self.files.accept_drops_on(self.chat)
         layout.addWidget(self.files.bar)
         row = QHBoxLayout()
         row.addWidget(self.files.attach_button, 0, Qt.AlignmentFlag.AlignBottom)

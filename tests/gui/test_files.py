@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice, Qt
-from PySide6.QtGui import QColor, QImage
-from PySide6.QtWidgets import QLabel
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QColor, QDragEnterEvent, QDropEvent, QImage
+from PySide6.QtWidgets import QApplication, QLabel
 
 import omemo_desktop.ui.files as files
 from omemo_desktop.service.api import FileIntegrityError, MessageReceived, MessageView
@@ -182,3 +182,47 @@ def test_an_image_too_large_to_preview_is_not_downloaded_whole(
     assert fake.called("download")[0].kwargs["cancelled"]
     temp = fake.called("download")[0].args[2]
     assert not temp.parent.exists()
+
+
+def test_a_file_dropped_on_the_conversation_is_shared(
+    window: MainWindow, fake: FakeMessenger, drive: Driver, tmp_path: Path
+) -> None:
+    _open(window, drive)
+    src = tmp_path / "dropped.txt"
+    src.write_bytes(b"dropped")
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(src))])
+    pos = QPointF(window.chat.rect().center())
+    enter = QDragEnterEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window.chat, enter)
+    assert enter.isAccepted()
+    drop = QDropEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        mime,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    QApplication.sendEvent(window.chat, drop)
+    drive.until(lambda: fake.called("send_file"))
+    assert fake.called("send_file")[0].args[2] == src
+    drive.until(lambda: _file_widgets(window))
+
+    folder = QMimeData()
+    folder.setUrls([QUrl.fromLocalFile(str(tmp_path))])
+    refused = QDragEnterEvent(
+        pos,
+        Qt.DropAction.CopyAction,
+        folder,
+        Qt.MouseButton.LeftButton,
+        Qt.KeyboardModifier.NoModifier,
+    )
+    refused.ignore()
+    QApplication.sendEvent(window.chat, refused)
+    assert not refused.isAccepted()
