@@ -17,7 +17,9 @@ from omemo_desktop.service.api import (
     MessageReceived,
     MessageStateChanged,
     MessageStored,
+    OptOutReceived,
     PresenceChanged,
+    RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
     RosterChanged,
@@ -51,6 +53,8 @@ class EventBridge(QObject):
     error_occurred = Signal(object)
     room_members_changed = Signal(object)
     room_invitation_received = Signal(object)
+    room_invitation_declined = Signal(object)
+    opt_out_received = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -70,6 +74,8 @@ class EventBridge(QObject):
             ErrorOccurred: self.error_occurred,
             RoomMembersChanged: self.room_members_changed,
             RoomInvitationReceived: self.room_invitation_received,
+            RoomInvitationDeclined: self.room_invitation_declined,
+            OptOutReceived: self.opt_out_received,
         }
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_bus_event)
 

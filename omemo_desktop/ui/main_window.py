@@ -44,7 +44,9 @@ from omemo_desktop.service.api import (
     MessageStored,
     MessageView,
     MessengerApi,
+    OptOutReceived,
     PresenceChanged,
+    RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
     RoomView,
@@ -152,6 +154,7 @@ class MainWindow(QMainWindow):
         self.encryption_in_use: dict[Key, str] = {}
         self.encryption_capable: dict[Key, str] = {}  # from their devices: omemo2 | legacy | ""
         self.opt_out_dialog: OptOutDialog | None = None
+        self.opt_out_requests: dict[Key, str] = {}  # unanswered opt-outs: reason
         self.connection: dict[str, str] = {}
         self.pending_notices: dict[Key, list[tuple[int, str, float]]] = {}
         self.trust_dialogs: dict[Key, TrustDialog] = {}
@@ -465,6 +468,8 @@ class MainWindow(QMainWindow):
         b.error_occurred.connect(self._on_bridge_error_occurred)
         b.room_members_changed.connect(self._on_bridge_room_members_changed)
         b.room_invitation_received.connect(self._on_bridge_room_invitation_received)
+        b.room_invitation_declined.connect(self._on_bridge_room_invitation_declined)
+        b.opt_out_received.connect(self._on_bridge_opt_out_received)
         self._set_ready(True)
         self.statusBar().clearMessage()
         self.reload_accounts()
@@ -720,6 +725,8 @@ class MainWindow(QMainWindow):
                 break
         self._update_encryption_button()
         self._mark_displayed()
+        if (account, peer) in self.opt_out_requests and self.opt_out_dialog is None:
+            self.request_encryption(peer, False)  # they asked while the chat was closed
         emit(self.conversation_opened, account, peer)
 
     def _mark_displayed(self) -> None:
@@ -805,18 +812,48 @@ class MainWindow(QMainWindow):
             return
         if self.opt_out_dialog is not None:
             self.opt_out_dialog.close()
-        dialog = OptOutDialog(self._title(peer), parent=self)
+        key = (self.account, peer)
+        asked = self.opt_out_requests.get(key)
+        dialog = OptOutDialog(
+            self._title(peer), reason=asked or None, requested=asked is not None, parent=self
+        )
         self.opt_out_dialog = dialog
-        dialog.accepted.connect(lambda: self.set_encryption(peer, False))
+        dialog.accepted.connect(lambda: self._stop_encrypting(key, asked is not None))
 
         def keep() -> None:
             self._update_encryption_button()
+            if asked is not None and key == (self.account, self.peer):
+                self.chat_banner.show_text(
+                    "warning",
+                    f"Your messages to {self._title(peer)} wait unsent: they asked to continue "
+                    "without encryption. They go out once you agree (click the lock button) "
+                    "or once they send an encrypted message again.",
+                )
             if cancelled is not None:
                 cancelled()
 
         dialog.rejected.connect(keep)
         dialog.finished.connect(lambda _r: setattr(self, "opt_out_dialog", None))
         dialog.open()
+
+    def _stop_encrypting(self, key: Key, requested: bool) -> None:
+        self.set_encryption(key[1], False)
+        if requested and self.messenger is not None:
+            # The opt-out holds every send to them until this (XEP-0384 §10).
+            self.opt_out_requests.pop(key, None)
+            self.runner.run(
+                self.messenger.confirm_plaintext(*key),
+                on_error=lambda text, _e: self.show_error(text),
+            )
+            if key == (self.account, self.peer):
+                self.chat_banner.clear()
+
+    def _on_bridge_opt_out_received(self, event: OptOutReceived) -> None:
+        """Their notice reaches the chat as a message; ask now if the chat is open."""
+        key = (event.account, event.peer)
+        self.opt_out_requests[key] = event.reason
+        if self._is_open(*key) and self.opt_out_dialog is None:
+            self.request_encryption(event.peer, False)
 
     def set_encryption(self, peer: str, on: bool) -> None:
         if self.account is None:
@@ -1014,6 +1051,8 @@ class MainWindow(QMainWindow):
             self._sync_rooms(event.account)  # may be a room autojoined since
         is_open = self._is_open(event.account, message.peer)
         active = is_open and self.isActiveWindow()
+        if not message.notice and message.encryption != "none" and message.direction == "in":
+            self.opt_out_requests.pop((event.account, message.peer), None)  # back on OMEMO
         if is_open:
             self.chat.add_message(message)
             self._update_peer_status(typing=False)
@@ -1253,6 +1292,7 @@ class MainWindow(QMainWindow):
             return None
         account = self.account
         dialog = RoomSettingsDialog(self.messenger, self.runner, self.settings, account, room, self)
+        dialog.updated.connect(lambda r: self._store_room(account, r))
         dialog.renamed.connect(lambda _jid, _name: self._on_room_renamed())
         dialog.left.connect(lambda jid: self._on_room_left(account, jid))
         dialog.open()
@@ -1333,7 +1373,15 @@ class MainWindow(QMainWindow):
         self.invitation_dialogs[key] = dialog
 
         def answered(room: str, answer: str) -> None:
-            if answer != "join" or self.messenger is None:
+            if self.messenger is None:
+                return
+            if answer == "decline":  # XEP-0045: the room tells the inviter
+                self.runner.run(
+                    self.messenger.decline_invitation(
+                        event.account, room, event.inviter, dialog.reason.text().strip()
+                    ),
+                    on_error=lambda text, _e: self.show_error(text),
+                )
                 return
             self.runner.run(
                 self.messenger.join_room(event.account, room),
@@ -1352,6 +1400,13 @@ class MainWindow(QMainWindow):
                 icons.app_icon(),
                 5000,
             )
+
+    def _on_bridge_room_invitation_declined(self, event: RoomInvitationDeclined) -> None:
+        text = f"{event.invitee} declined your invitation to {event.room}"
+        text += f": “{event.reason}”" if event.reason else "."
+        self.statusBar().showMessage(text, 15000)
+        if self._is_open(event.account, event.room):
+            self.chat_banner.show_text("info", text)
 
     def _on_invitation_joined(self, account: str, room: RoomView) -> None:
         self._store_room(account, room)

@@ -227,11 +227,15 @@ class InvitationDialog(QDialog):
         text.setWordWrap(True)
         text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(text)
+        self.reason = QLineEdit()
+        self.reason.setPlaceholderText("Optional: a few words sent with a decline")
+        self.reason.setAccessibleName(f"Reason told to {inviter} if you decline")
+        layout.addWidget(self.reason)
         buttons = QDialogButtonBox()
         self.join = buttons.addButton("Join", QDialogButtonBox.ButtonRole.AcceptRole)
         self.join.setAccessibleName(f"Join {room}")
         self.decline = buttons.addButton("Decline", QDialogButtonBox.ButtonRole.RejectRole)
-        self.decline.setAccessibleName(f"Decline the invitation to {room}")
+        self.decline.setAccessibleName(f"Decline the invitation to {room} and tell {inviter}")
         self.join.clicked.connect(lambda: self._answer("join"))
         self.decline.clicked.connect(lambda: self._answer("decline"))
         layout.addWidget(buttons)
@@ -333,10 +337,12 @@ def local_room_name(settings: QSettings, account: str, room: str) -> str:
 
 
 class RoomSettingsDialog(QDialog):
-    """The room's name in our list, its address and encryption, and leaving it."""
+    """The room's name (for every member; owners only), its address and encryption, and
+    leaving it."""
 
     left = Signal(str)  # room JID
     renamed = Signal(str, str)  # room JID, name
+    updated = Signal(object)  # RoomView after a rename
 
     def __init__(
         self,
@@ -356,10 +362,13 @@ class RoomSettingsDialog(QDialog):
         self.setMinimumWidth(500)
         layout = QVBoxLayout(self)
         form = QFormLayout()
-        self.name = QLineEdit(local_room_name(settings, account, room.jid) or room.name)
+        self.name = QLineEdit(room.name)
         self.name.setPlaceholderText(room_title(room))
-        self.name.setAccessibleName("Name of the group chat in your list")
-        self.name.setToolTip("Only you see this name; the other members keep theirs.")
+        self.name.setAccessibleName("Name of the group chat")
+        self.name.setToolTip(
+            "The room's name for every member and on all your devices. Only the room's "
+            "owners can change it."
+        )
         address = QLabel(room.jid)
         address.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         form.addRow("&Name:", self.name)
@@ -376,6 +385,8 @@ class RoomSettingsDialog(QDialog):
         layout.addLayout(form)
         self.banner = Banner(self)
         layout.addWidget(self.banner)
+        self.busy = Busy(self)
+        layout.addWidget(self.busy)
         row = QHBoxLayout()
         self.leave = QPushButton("Leave group chat…")
         self.leave.setAccessibleName(f"Leave {room.jid}")
@@ -390,23 +401,48 @@ class RoomSettingsDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Cancel).setAccessibleName("Cancel")
         buttons.accepted.connect(self._on_save_clicked)
         buttons.rejected.connect(self.reject)
+        self.save = buttons.button(QDialogButtonBox.StandardButton.Save)
         row.addWidget(buttons)
         layout.addLayout(row)
 
     def _on_save_clicked(self) -> None:
         name = self.name.text().strip()
-        self.settings.setValue(f"room_names/{self.account}/{self.room.jid}", name)
+        if name == self.room.name:
+            self.accept()  # nothing changed
+            return
+        # The room's own name (XEP-0045 config) and our synced bookmark, not a local label.
+        self.banner.clear()
+        self.save.setEnabled(False)
+        self.busy.start(f"Renaming {self.room.jid}…")
+        self.runner.run(
+            self.messenger.rename_room(self.account, self.room.jid, name),
+            on_result=self._on_renamed,
+            on_error=lambda text, _e: self._on_rename_failed(text),
+        )
+
+    def _on_renamed(self, room: RoomView) -> None:
+        self.busy.stop()
+        self.settings.remove(f"room_names/{self.account}/{self.room.jid}")  # an old local name
         self.settings.sync()
-        emit(self.renamed, self.room.jid, name)
+        self.room = room
+        emit(self.updated, room)
+        emit(self.renamed, room.jid, room.name)
         self.accept()
+
+    def _on_rename_failed(self, text: str) -> None:
+        self.busy.stop()
+        self.save.setEnabled(True)
+        self.banner.show_text("danger", text)
 
     def _on_leave_clicked(self) -> None:
         box = QMessageBox(self)
         box.setIcon(QMessageBox.Icon.Question)
         box.setWindowTitle("Leave the group chat?")
         box.setText(
-            f"Leave {room_title(self.room)}? You stop receiving its messages here. You stay "
-            "a member until an admin removes you, so you can join again later."
+            f"Leave {room_title(self.room)}? You stop receiving its messages here, and your "
+            "devices no longer join it when they start (its bookmark is kept, without "
+            "joining). You stay a member until an admin removes you, so you can join it "
+            "again later."
         )
         yes = box.addButton("Leave", QMessageBox.ButtonRole.AcceptRole)
         yes.setAccessibleName("Leave")

@@ -13,9 +13,11 @@ from omemo_desktop.service.api import (
     DeviceView,
     MessageReceived,
     MessageView,
+    RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
     RoomView,
+    ServiceError,
     TrustDecisionNeeded,
 )
 from omemo_desktop.ui import colors
@@ -131,11 +133,40 @@ def test_invitation_decline_joins_nothing(
     fake.emit(RoomInvitationReceived(ALICE, ROOM, BOB))
     invitation = find_top(InvitationDialog)[0]
     assert isinstance(invitation, InvitationDialog)
+    invitation.reason.setText("not this week")
     qtbot.mouseClick(invitation.decline, Qt.MouseButton.LeftButton)
-    drive.settle(0.05)
+    drive.until(lambda: fake.called("decline_invitation"))
+    assert fake.called("decline_invitation")[0].args == (ALICE, ROOM, BOB, "not this week")
     assert not invitation.isVisible()
     assert not fake.called("join_room")
     assert window.room_list.count() == 0
+
+
+def test_the_inviter_learns_of_a_decline(window: MainWindow, fake: FakeMessenger) -> None:
+    team(fake)
+    window.reload_accounts()
+    window.open_chat(ROOM)
+    fake.emit(RoomInvitationDeclined(ALICE, ROOM, CAROL, "busy"))
+    text = f"{CAROL} declined your invitation to {ROOM}: “busy”"
+    assert window.statusBar().currentMessage() == text
+    assert window.chat_banner.kind == "info" and window.chat_banner.label.text() == text
+
+
+def test_renaming_needs_an_owner_and_says_so(
+    window: MainWindow, drive, fake: FakeMessenger
+) -> None:  # type: ignore[no-untyped-def]
+    team(fake)
+    window.reload_accounts()
+    window.open_chat(ROOM)
+    fake.fail["rename_room"] = ServiceError(f"Only an owner of {ROOM} can rename it.")
+    settings = window.open_room_settings()
+    assert settings is not None
+    settings.name.setText("Mine now")
+    settings._on_save_clicked()
+    drive.until(lambda: settings.banner.kind == "danger")
+    assert "Only an owner" in settings.banner.label.text()
+    assert settings.isVisible() and settings.save.isEnabled()
+    assert window.peer_name.text() == "Team"
 
 
 def test_participants_panel_shows_trust_per_member_and_opens_their_devices(
@@ -259,6 +290,8 @@ def test_room_settings_rename_and_leave(
     assert unnamed(settings) == []
     settings.name.setText("Lunch crew")
     settings._on_save_clicked()
+    drive.until(lambda: not settings.isVisible())
+    assert fake.called("rename_room")[0].args == (ALICE, ROOM, "Lunch crew")
     assert window.peer_name.text() == "Lunch crew"
     assert "Lunch crew" in window.room_list.item(0).text()
     settings = window.open_room_settings()
@@ -266,6 +299,7 @@ def test_room_settings_rename_and_leave(
     qtbot.mouseClick(settings.leave, Qt.MouseButton.LeftButton)
     box = settings.confirm
     assert box is not None and box.isVisible()
+    assert "no longer join it when they start" in box.text()
     leave = next(b for b in box.buttons() if b.text() == "Leave")
     qtbot.mouseClick(leave, Qt.MouseButton.LeftButton)
     drive.until(lambda: fake.called("leave_room"))

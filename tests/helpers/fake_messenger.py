@@ -261,6 +261,9 @@ class FakeMessenger:
     async def set_trust_policy(self, account: str, policy: str) -> None:
         self._record("set_trust_policy", account, policy)
 
+    async def confirm_plaintext(self, account: str, peer: str) -> None:
+        self._record("confirm_plaintext", account, peer)
+
     def connection_state(self, account: str) -> str:
         return "connected"
 
@@ -300,6 +303,20 @@ class FakeMessenger:
         view = replace(view, members=tuple(m for m in view.members if m != jid))
         self.room_map[(account, room)] = view
         self.emit(RoomMembersChanged(account, room, view.members))
+        return view
+
+    async def decline_invitation(
+        self, account: str, room: str, inviter: str, reason: str = ""
+    ) -> None:
+        self._record("decline_invitation", account, room, inviter, reason)
+
+    async def rename_room(self, account: str, room: str, name: str) -> RoomView:
+        self._record("rename_room", account, room, name)
+        view = self.room_map.get((account, room))
+        if view is None:
+            raise ServiceError(f"Join {room} first.")
+        view = replace(view, name=name.strip())
+        self.room_map[(account, room)] = view
         return view
 
     def rooms(self, account: str) -> list[RoomView]:
