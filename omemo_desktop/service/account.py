@@ -67,10 +67,12 @@ from .events import (
     RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
+    RoomRenamed,
     RosterChanged,
     SubscriptionRequested,
 )
 from .rooms import Room
+from .rooms import refresh_info as refresh_room_info
 from .views import ContactView, MessageView
 
 log = logging.getLogger(__name__)
@@ -263,6 +265,16 @@ class Account:
                 PresenceChanged(self.jid, who, p.type == "available", p.show, p.status)
             )
 
+    async def _room_config_changed(self, room: Room) -> None:
+        before = room.info.name
+        try:
+            await refresh_room_info(self.client, room)
+        except XmppError as exc:
+            log.info("could not read the new configuration of %s: %s", room.jid, exc)
+            return
+        if room.info.name != before:
+            self.bus.publish(RoomRenamed(self.jid, room.jid, room.info.name))
+
     async def _catch_up(self) -> None:
         """XEP-0313: page through what the archive holds after the newest id we stored."""
         try:
@@ -290,6 +302,8 @@ class Account:
             return
         if m.type == "groupchat":
             room = self.rooms.get(bare(m.sender))
+            if room is not None and "/" not in m.sender and "104" in m.muc_status:
+                await self._room_config_changed(room)  # e.g. an owner renamed it
             if room is None or "/" not in m.sender:
                 return  # not a room we are in, or a message from the room itself (subject)
             outgoing = m.sender.split("/", 1)[1] == room.nick

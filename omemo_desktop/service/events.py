@@ -144,6 +144,15 @@ class RoomInvitationDeclined:
 
 
 @dataclass(frozen=True)
+class RoomRenamed:
+    """The room's name changed (by an owner, on any device or client)."""
+
+    account: str
+    room: str
+    name: str
+
+
+@dataclass(frozen=True)
 class ErrorOccurred:
     account: str
     text: str
@@ -181,6 +190,7 @@ Event: TypeAlias = (
     | RoomMembersChanged
     | RoomInvitationReceived
     | RoomInvitationDeclined
+    | RoomRenamed
     | ErrorOccurred
     | TransferProgress
 )

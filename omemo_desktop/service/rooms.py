@@ -57,6 +57,12 @@ async def forget_bookmark(client: XmppClient, room: Room) -> None:
     await muc.publish_bookmark(client, replace(mark, autojoin=False))
 
 
+async def refresh_info(client: XmppClient, room: Room) -> None:
+    """Read the room's features and name again (after a configuration change, status 104)."""
+    info = await muc.room_info(client, room.jid)
+    room.info = replace(info, jid=room.jid)
+
+
 async def rename(client: XmppClient, room: Room, name: str) -> None:
     """The room's own name (owners only), then our bookmark's, so every device shows it."""
     await muc.rename(client, room.jid, name)

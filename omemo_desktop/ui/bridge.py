@@ -22,6 +22,7 @@ from omemo_desktop.service.api import (
     RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
+    RoomRenamed,
     RosterChanged,
     SubscriptionRequested,
     TrustChanged,
@@ -54,6 +55,7 @@ class EventBridge(QObject):
     room_members_changed = Signal(object)
     room_invitation_received = Signal(object)
     room_invitation_declined = Signal(object)
+    room_renamed = Signal(object)
     opt_out_received = Signal(object)
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
@@ -75,6 +77,7 @@ class EventBridge(QObject):
             RoomMembersChanged: self.room_members_changed,
             RoomInvitationReceived: self.room_invitation_received,
             RoomInvitationDeclined: self.room_invitation_declined,
+            RoomRenamed: self.room_renamed,
             OptOutReceived: self.opt_out_received,
         }
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._on_bus_event)

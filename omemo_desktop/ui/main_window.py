@@ -49,6 +49,7 @@ from omemo_desktop.service.api import (
     RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
+    RoomRenamed,
     RoomView,
     RosterChanged,
     ServiceError,
@@ -469,6 +470,7 @@ class MainWindow(QMainWindow):
         b.room_members_changed.connect(self._on_bridge_room_members_changed)
         b.room_invitation_received.connect(self._on_bridge_room_invitation_received)
         b.room_invitation_declined.connect(self._on_bridge_room_invitation_declined)
+        b.room_renamed.connect(self._on_bridge_room_renamed)
         b.opt_out_received.connect(self._on_bridge_opt_out_received)
         self._set_ready(True)
         self.statusBar().clearMessage()
@@ -1400,6 +1402,11 @@ class MainWindow(QMainWindow):
                 icons.app_icon(),
                 5000,
             )
+
+    def _on_bridge_room_renamed(self, event: RoomRenamed) -> None:
+        room = self._room(event.room, event.account)
+        if room is not None:
+            self._store_room(event.account, replace(room, name=event.name))
 
     def _on_bridge_room_invitation_declined(self, event: RoomInvitationDeclined) -> None:
         text = f"{event.invitee} declined your invitation to {event.room}"

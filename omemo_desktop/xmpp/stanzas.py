@@ -58,6 +58,7 @@ class InboundMessage:
     invite_from: str | None = None  # who invited (a mediated invitation comes from the room)
     decline_from: str | None = None  # an invitee declined our invitation (XEP-0045 §7.8.2)
     decline_reason: str = ""
+    muc_status: tuple[str, ...] = ()  # status codes from the room itself (104: config changed)
 
 
 def _parse_time(stamp: str | None) -> float | None:
@@ -143,6 +144,10 @@ def parse_message(
         if declined is not None
         else None,
         decline_reason=decline_reason.strip(),
+        muc_status=tuple(
+            s.get("code", "")
+            for s in xml.findall(f"{q(NS_MUC_USER, 'x')}/{q(NS_MUC_USER, 'status')}")
+        ),
         muc_real_jid=real.split("/")[0].lower()
         if real and xml.get("type") == "groupchat"
         else None,

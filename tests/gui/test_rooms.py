@@ -16,6 +16,7 @@ from omemo_desktop.service.api import (
     RoomInvitationDeclined,
     RoomInvitationReceived,
     RoomMembersChanged,
+    RoomRenamed,
     RoomView,
     ServiceError,
     TrustDecisionNeeded,
@@ -150,6 +151,15 @@ def test_the_inviter_learns_of_a_decline(window: MainWindow, fake: FakeMessenger
     text = f"{CAROL} declined your invitation to {ROOM}: “busy”"
     assert window.statusBar().currentMessage() == text
     assert window.chat_banner.kind == "info" and window.chat_banner.label.text() == text
+
+
+def test_a_rename_by_an_owner_elsewhere_shows_up(window: MainWindow, fake: FakeMessenger) -> None:
+    team(fake)
+    window.reload_accounts()
+    window.open_chat(ROOM)
+    fake.emit(RoomRenamed(ALICE, ROOM, "Launch crew"))
+    assert window.peer_name.text() == "Launch crew"
+    assert "Launch crew" in window.room_list.item(0).text()
 
 
 def test_renaming_needs_an_owner_and_says_so(

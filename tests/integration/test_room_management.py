@@ -13,6 +13,7 @@ from omemo_desktop.service.api import (
     Event,
     RoomInvitationDeclined,
     RoomInvitationReceived,
+    RoomRenamed,
     ServiceError,
 )
 from omemo_desktop.service.messenger import Messenger
@@ -134,6 +135,9 @@ async def test_owner_renames_the_room_for_everyone_and_members_may_not(clients: 
 
     view = await alice.m.rename_room(alice.jid, ROOM, "  Release crew ")
     assert view.name == "Release crew"
+    # Members in the room hear of it (status 104) and read the new name.
+    assert await bob.next(RoomRenamed) == RoomRenamed(bob.jid, ROOM, "Release crew")
+    assert [r.name for r in bob.m.rooms(bob.jid)] == ["Release crew"]
     info = await muc.room_info(bob.m._omemo(bob.jid).client, ROOM)
     assert info.name == "Release crew", "the name is the room's, seen by every member"
     assert (await alice.bookmarks())[ROOM].name == "Release crew"
