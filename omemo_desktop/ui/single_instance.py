@@ -74,7 +74,6 @@ class SingleInstance(QObject):
         self.server = QLocalServer(self)
         self.server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         self.server.newConnection.connect(self._on_new_connection)
-        self._buffers: dict[QLocalSocket, bytes] = {}
 
     def listen(self) -> bool:
         """Start listening. False when another instance answers there (hand over to it)."""
@@ -97,28 +96,24 @@ class SingleInstance(QObject):
     def close(self) -> None:
         self.server.close()
 
+    # No Python references to the connections are kept (no lambdas, no dicts): they are the
+    # server's children, Qt deletes them, and a stale wrapper must never outlive them.
     def _on_new_connection(self) -> None:
         while (socket := self.server.nextPendingConnection()) is not None:
-            self._buffers[socket] = b""
-            socket.readyRead.connect(lambda s=socket: self._on_ready_read(s))
-            socket.disconnected.connect(lambda s=socket: self._buffers.pop(s, None))
+            socket.readyRead.connect(self._on_ready_read)
             socket.disconnected.connect(socket.deleteLater)
-            self._on_ready_read(socket)
 
-    def _on_ready_read(self, socket: QLocalSocket) -> None:
-        if socket not in self._buffers:
+    def _on_ready_read(self) -> None:
+        socket = self.sender()
+        if not isinstance(socket, QLocalSocket):
             return
-        data = self._buffers[socket] + bytes(socket.readAll().data())
-        if b"\n" not in data:
-            if len(data) > MAX_MESSAGE:
+        if not socket.canReadLine():  # Qt keeps the partial line buffered
+            if socket.bytesAvailable() > MAX_MESSAGE:
                 log.warning("single instance: dropped an oversized message")
-                del self._buffers[socket]
                 socket.abort()
-            else:
-                self._buffers[socket] = data
             return
-        line = data.split(b"\n", 1)[0]
-        del self._buffers[socket]
+        line = bytes(socket.readLine(MAX_MESSAGE).data())
+        socket.readyRead.disconnect(self._on_ready_read)  # one line per connection
         socket.write(ACK)  # the launcher closes the connection once it has read this
         socket.flush()
         emit(self.received, line.decode("utf-8", "replace").strip())

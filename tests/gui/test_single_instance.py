@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
@@ -20,18 +20,16 @@ ROOT = Path(__file__).resolve().parents[2]
 LINK = "xmpp:bob@example.org?message;body=hello%20there%3B%20ok"
 
 
-def hand_over_in_thread(name: str, message: str) -> list[object]:
-    """hand_over blocks until the server answers, so it cannot share the server's thread."""
-    outcome: list[object] = []
-
-    def run() -> None:
-        try:
-            outcome.append(hand_over(name, message, timeout_ms=10_000))
-        except Exception as error:  # reported by the test
-            outcome.append(error)
-
-    threading.Thread(target=run, daemon=True).start()
-    return outcome
+def send_line(instance: SingleInstance, message: str, qtbot, received: list[str]) -> bytes:  # type: ignore[no-untyped-def]
+    """What hand_over() does, from a plain Unix socket: hand_over() blocks until the server
+    answers, and the server here runs on this thread (the two-process test uses the real one)."""
+    count = len(received)
+    with socket.socket(socket.AF_UNIX) as client:
+        client.connect(instance.server.fullServerName())
+        client.sendall(message.encode() + b"\n")
+        qtbot.waitUntil(lambda: len(received) > count, timeout=10_000)
+        client.settimeout(10)
+        return client.recv(16)
 
 
 def test_names_are_per_data_folder(tmp_path: Path) -> None:
@@ -47,6 +45,7 @@ def test_nobody_listening_means_start_normally(tmp_path: Path, qapp) -> None:  #
     assert time.monotonic() - started < 2
 
 
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets")
 def test_a_second_launch_hands_its_link_to_the_first(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
     name = server_name(tmp_path)
     first = SingleInstance(name)
@@ -54,14 +53,11 @@ def test_a_second_launch_hands_its_link_to_the_first(tmp_path: Path, qtbot) -> N
     try:
         received: list[str] = []
         first.received.connect(received.append)
-        outcome = hand_over_in_thread(name, LINK)
-        qtbot.waitUntil(lambda: bool(received and outcome), timeout=10_000)
+        assert send_line(first, LINK, qtbot, received) == b"ok\n"
         assert received == [LINK]
-        assert outcome == [True]
         # A launch without a link just brings the window forward.
-        outcome = hand_over_in_thread(name, "")
-        qtbot.waitUntil(lambda: len(received) == 2 and bool(outcome), timeout=10_000)
-        assert received[1] == ""
+        assert send_line(first, "", qtbot, received) == b"ok\n"
+        assert received == [LINK, ""]
         # Another instance on the same data folder does not take over the socket.
         second = SingleInstance(name)
         assert second.listen() is False
@@ -73,20 +69,18 @@ def test_a_second_launch_hands_its_link_to_the_first(tmp_path: Path, qtbot) -> N
 @pytest.mark.skipif(sys.platform == "win32", reason="Unix socket files")
 def test_a_socket_left_by_a_crash_is_taken_over(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
     name = server_name(tmp_path)
-    path = os.path.join(QDir.tempPath(), name)
     stale = socket.socket(socket.AF_UNIX)
-    stale.bind(path)  # a socket file nobody listens on, as a killed app leaves it
+    stale.bind(os.path.join(QDir.tempPath(), name))  # nobody listens: as a killed app leaves it
     stale.close()
+    instance = SingleInstance(name)
     try:
-        instance = SingleInstance(name)
         assert instance.listen()
         received: list[str] = []
         instance.received.connect(received.append)
-        outcome = hand_over_in_thread(name, LINK)
-        qtbot.waitUntil(lambda: bool(received and outcome), timeout=10_000)
+        assert send_line(instance, LINK, qtbot, received) == b"ok\n"
         assert received == [LINK]
-        instance.close()
     finally:
+        instance.close()
         QLocalServer.removeServer(name)
 
 
@@ -143,3 +137,34 @@ def test_macos_link_events_are_picked_up(qapp) -> None:  # type: ignore[no-untyp
     finally:
         qapp.removeEventFilter(events)
     assert received == [LINK]
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Unix sockets")
+def test_an_endless_message_is_cut_off(tmp_path: Path, qtbot) -> None:  # type: ignore[no-untyped-def]
+    instance = SingleInstance(server_name(tmp_path))
+    try:
+        assert instance.listen()
+        received: list[str] = []
+        instance.received.connect(received.append)
+        with socket.socket(socket.AF_UNIX) as client:
+            client.connect(instance.server.fullServerName())
+            client.setblocking(False)
+            sent = 0
+            with contextlib.suppress(BlockingIOError):
+                while sent < 200_000:
+                    sent += client.send(b"x" * 4096)
+            client.settimeout(10)
+
+            def closed() -> bool:
+                try:
+                    return client.recv(16) == b""
+                except (TimeoutError, BlockingIOError):
+                    return False
+                except ConnectionResetError:
+                    return True
+
+            client.setblocking(False)
+            qtbot.waitUntil(closed, timeout=10_000)
+        assert received == []
+    finally:
+        instance.close()
