@@ -129,8 +129,8 @@ def run(cfg: Config) -> list[Row]:
             Stats.of(app_chat["paint_ms"]),
             Stats.of(floor["paint_ms"]),
             f"QListView of {m:,}",
-            note=f"target ≤50 ms; the window holds the newest {app_chat['bubbles']} (history"
-            " loads 50; no paging back yet)",
+            note=f"target ≤50 ms; {app_chat['bubbles']} bubbles in the view after opening"
+            " and 100 scroll steps towards the top",
         )
     )
     cfg.log(f"  GUI: scroll paint {rows[-1].ours.median:.1f} ms")
@@ -337,6 +337,21 @@ def _scroll_paint(view: Any, app: Any) -> list[float]:
     return samples
 
 
+async def _scroll_paint_paging(view: Any) -> list[float]:
+    """Bottom to top in 60 steps, then 40 more pulls at the top; the event loop runs between
+    steps, so a view that pages older history in when the top is reached gets to do it."""
+    bar = view.verticalScrollBar()
+    samples = []
+    for k in range(100):
+        top = bar.maximum()
+        bar.setValue(max(0, top - top * k // 59))
+        await asyncio.sleep(0.01)
+        t0 = time.perf_counter()
+        view.grab()
+        samples.append((time.perf_counter() - t0) * 1000)
+    return samples
+
+
 def child_appchat(db_path: str) -> None:
     """The main window with a conversation of many stored messages open, scrolled."""
     _pin_none()
@@ -367,7 +382,7 @@ def child_appchat(db_path: str) -> None:
                 await asyncio.sleep(0.001)
             await asyncio.sleep(0.05)
             report.update(
-                paint_ms=_scroll_paint(window.chat, app),
+                paint_ms=await _scroll_paint_paging(window.chat),
                 bubbles=len(window.chat.bubbles),
                 maxrss_mib=_maxrss_mib(),
             )
