@@ -292,7 +292,10 @@ class OmemoAccount(Account):
         )
         dropped = not any(d.id == self.device_id for d in listed)
         if jid == self.jid and ns in self._prekeys and dropped and not self.omemo_disabled:
-            await self._announce(ns, listed)  # someone dropped us: announce again
+            # Someone dropped us: announce again, on the list as it is NOW (a push can be
+            # stale by the time it is handled; writing it back would undo later changes,
+            # e.g. re-add a device that was removed meanwhile).
+            await self._announce(ns)
 
     async def on_pep(self, item: PepNotification) -> None:
         for ns, backend in BACKENDS.items():
