@@ -399,6 +399,7 @@ class MainWindow(QMainWindow):
         self.chat.retry_requested.connect(self._on_chat_retry_requested)
         self.chat.repair_requested.connect(self._on_chat_repair_requested)
         self.chat.info_requested.connect(self._on_chat_info_requested)
+        self.chat.older_requested.connect(self._on_chat_older_requested)
         middle = QSplitter(Qt.Orientation.Horizontal)
         middle.setChildrenCollapsible(False)
         middle.addWidget(self.chat)
@@ -991,6 +992,22 @@ class MainWindow(QMainWindow):
         raise ServiceError(
             f"No member of {self._title(room.jid, account)} uses device {device_id} any more. "
             "Ask whoever sent the message to send it again."
+        )
+
+    def _on_chat_older_requested(self, before: float) -> None:
+        """Scrolled to the top of the chat: the previous page of history goes above."""
+        if self.messenger is None or self.account is None or not self.peer:
+            return
+        key = (self.account, self.peer)
+
+        def got(messages: list[MessageView]) -> None:
+            if key == (self.account, self.peer):  # still the same chat
+                self.chat.prepend_history(messages)
+
+        self.runner.run(
+            self.messenger.history(*key, limit=ChatView.PAGE, before=before),
+            on_result=got,
+            on_error=lambda text, _e: self.chat_banner.show_text("danger", text),
         )
 
     def _on_chat_info_requested(self, message: MessageView) -> None:
