@@ -36,6 +36,20 @@ def app_version() -> str:
         return __version__
 
 
+class _VersionAction(argparse.Action):
+    """--version, looked up only when asked for (importlib.metadata and the distribution
+    scan cost ~30 ms, which every start would otherwise pay before the first paint)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **_kwargs: object) -> None:
+        super().__init__(
+            option_strings, dest, nargs=0, default=argparse.SUPPRESS, help="show the version"
+        )
+
+    def __call__(self, parser: argparse.ArgumentParser, *_args: object) -> None:
+        print(f"omemo-desktop {app_version()}")
+        parser.exit()
+
+
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="omemo-desktop", description="A desktop XMPP messenger with OMEMO encryption."
@@ -56,7 +70,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         help="show the main window, process events and exit 0 (no network)",
     )
     parser.add_argument("--log-level", default="WARNING", help="DEBUG, INFO, WARNING, ERROR")
-    parser.add_argument("--version", action="version", version=f"omemo-desktop {app_version()}")
+    parser.add_argument("--version", action=_VersionAction)
     parser.add_argument(
         "uri",
         nargs="?",

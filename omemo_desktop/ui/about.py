@@ -4,7 +4,6 @@ the licence."""
 from __future__ import annotations
 
 import platform
-from importlib.metadata import PackageNotFoundError, version
 
 from PySide6 import __version__ as pyside_version
 from PySide6.QtCore import Qt, qVersion
@@ -16,6 +15,9 @@ from . import icons
 
 def app_version() -> str:
     """From the installed distribution's metadata (bundled builds ship it)."""
+    # importlib.metadata costs ~25 ms to import: not before the window's first paint.
+    from importlib.metadata import PackageNotFoundError, version
+
     try:
         return version("omemo-desktop")
     except PackageNotFoundError:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 
-import segno
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QColor, QFontDatabase, QPixmap
 from PySide6.QtWidgets import QGridLayout, QLabel, QWidget
@@ -60,6 +59,8 @@ class FingerprintView(QWidget):
 
 
 def qr_png(data: str, scale: int = 6) -> bytes:
+    import segno  # ~25 ms (it pulls urllib and xml): only when a QR code is shown
+
     buffer = io.BytesIO()
     segno.make(data, error="m").save(buffer, kind="png", scale=scale, border=4)
     return buffer.getvalue()
