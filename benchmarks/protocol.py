@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import time
 from collections.abc import Callable
 from typing import Any
 
@@ -41,7 +40,7 @@ from omemo_desktop.xmpp import omemo_xml as ox
 from omemo_desktop.xmpp import stanzas
 
 from . import floor
-from .common import Config, Row, Stats, interleaved, measure, reps_for
+from .common import Config, Row, Stats, interleaved, interleaved_many, reps_for
 
 rnd = os.urandom
 #: a short chat message: an SCE envelope for OMEMO 2 (what we encrypt), a body for legacy
@@ -171,24 +170,24 @@ class Ours:
 
         return run
 
-    def conversation(self, count: int) -> list[float]:
-        """Alternating senders; per-message seconds (encrypt + decrypt)."""
+    def conversation(self) -> Callable[[], object]:
+        """One message per call, senders alternating: encrypt, then decrypt at the peer."""
         e = self.engine
         a, b, s_a, s_b = self.pair()
         ends = [[a, s_a], [b, s_b]]
-        samples = []
-        clock = time.perf_counter
-        for i in range(count):
+        turn = [0]
+
+        def message() -> bytes:
+            i = turn[0] = turn[0] + 1
             sender, receiver = ends[i % 2], ends[1 - i % 2]
-            start = clock()
             ct, iv, km = self.encrypt_payload()
             sender[1], key = e.encrypt_key(sender[1], km, rnd)
             got = e.decrypt_key(receiver[0][0], receiver[0][1], receiver[1], key.data, False)
             receiver[1] = got.session
-            self.decrypt_payload(ct, iv, got.key_material)
-            samples.append(clock() - start)
-        self.last_session = ends[0][1]
-        return samples
+            self.last_session = sender[1]
+            return self.decrypt_payload(ct, iv, got.key_material)
+
+        return message
 
     def persisted_encrypt(self, session: Any) -> tuple[Callable[[], bytes], int]:
         """What the service does per device and message: load the stored blob, encrypt one
@@ -301,25 +300,22 @@ class Theirs:
 
         return run
 
-    def conversation(self, count: int) -> list[float]:
-        async def talk() -> list[float]:
-            a, b, s_a, s_b = await self.pair()
-            ends = [(a, s_a, "alice@example.org", 1), (b, s_b, PEER, 2)]
-            samples = []
-            clock = time.perf_counter
-            for i in range(count):
-                sender, receiver = ends[i % 2], ends[1 - i % 2]
-                start = clock()
-                content, km = await sender[0].encrypt_plaintext(self.plaintext)
-                data = (await sender[0].encrypt_key_material(sender[1], km)).serialize()
-                parsed = self.parse(data, sender[2], sender[3])
-                got = await receiver[0].decrypt_key_material(receiver[1], parsed)
-                await receiver[0].decrypt_plaintext(content, got)
-                samples.append(clock() - start)
-            return samples
+    def conversation(self) -> Callable[[], Any]:
+        a, b, s_a, s_b = self.run(self.pair())
+        ends = [(a, s_a, "alice@example.org", 1), (b, s_b, PEER, 2)]
+        turn = [0]
 
-        result: list[float] = self.run(talk())
-        return result
+        async def message() -> bytes:
+            i = turn[0] = turn[0] + 1
+            sender, receiver = ends[i % 2], ends[1 - i % 2]
+            content, km = await sender[0].encrypt_plaintext(self.plaintext)
+            data = (await sender[0].encrypt_key_material(sender[1], km)).serialize()
+            parsed = self.parse(data, sender[2], sender[3])
+            got = await receiver[0].decrypt_key_material(receiver[1], parsed)
+            plaintext: bytes = await receiver[0].decrypt_plaintext(content, got)
+            return plaintext
+
+        return message
 
 
 # --- wire ---------------------------------------------------------------------------------------
@@ -430,22 +426,36 @@ def _version_rows(cfg: Config, version: str, loop: asyncio.AbstractEventLoop) ->
     )
 
     n_msgs = cfg.conversation
-    mine_conv = ours.conversation(n_msgs)
-    their_conv = theirs.conversation(n_msgs)
-    floor_conv = measure(lambda: fix.alternating_message(ours.plaintext), min(n_msgs, 2000))
+    mine_conv, floor_conv, their_conv = interleaved_many(
+        loop,
+        [
+            (ours.conversation(), n_msgs, False),
+            (lambda: fix.alternating_message(ours.plaintext), min(n_msgs, 2000), False),
+            (theirs.conversation(), n_msgs, True),
+        ],
+        rounds=10,
+        warmup=0,  # exactly n_msgs messages each, every one timed
+    )
     row(
         f"{n_msgs:,}-message conversation, alternating senders (per message)",
-        Stats.of([s * 1e6 for s in mine_conv]),
+        mine_conv,
         floor_conv,
-        Stats.of([s * 1e6 for s in their_conv]),
+        their_conv,
         target_floor_ratio=TARGET,
-        note=f"total {sum(mine_conv):.2f} s vs {name} {sum(their_conv):.2f} s",
     )
     persisted, size = ours.persisted_encrypt(ours.last_session)
+    mine_step, floor_step = interleaved_many(
+        loop,
+        [
+            (persisted, reps, False),
+            (lambda: fix.p.encrypt_key(fix.chain_key, fix.key_material), reps, False),
+        ],
+        rounds=10,
+    )
     row(
         "load + encrypt 1 key + save the session after it",
-        measure(persisted, reps),
-        measure(lambda: fix.p.encrypt_key(fix.chain_key, fix.key_material), reps),
+        mine_step,
+        floor_step,
         None,
         note=f"the service's per-device step; state blob {size / 1024:.0f} KiB"
         f" ({len(ours.last_session.ratchet.skipped)} skipped keys kept)",
