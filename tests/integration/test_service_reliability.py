@@ -298,6 +298,9 @@ async def test_connection_outcomes_are_readable(
             await m.add_account(jid, "wrong", server=prosody.address)
         with pytest.raises(ConnectionFailed, match=r"Could not connect to 127\.0\.0\.1"):
             await m.add_account(jid, PASSWORD, server=f"127.0.0.1:{free_port()}")  # refused
+        # An unknown host (.invalid never resolves; the lookup fails fast, not via DNS timeouts).
+        with pytest.raises(ConnectionFailed, match=r"Could not connect to no-such-host\.invalid"):
+            await m.add_account(jid, PASSWORD, server="no-such-host.invalid:5222")
         with pytest.raises(AccountError, match="already taken"):
             await m.add_account(jid, PASSWORD, server=prosody.address, register=True)
         # Direct TLS (XEP-0368 style port) works as well as STARTTLS.
