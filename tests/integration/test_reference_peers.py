@@ -31,6 +31,7 @@ from omemo_desktop.xmpp import pep
 from omemo_desktop.xmpp.client import XmppClient
 from omemo_desktop.xmpp.omemo_xml import NS2, NS_LEGACY
 from tests.helpers.inproc import PASSWORD, Client, Clients, eventually
+from tests.helpers.omemo_bot import OmemoBot
 from tests.helpers.omemo_peer import NAMESPACES, ReferencePeer
 from tests.helpers.prosody import ProsodyServer
 
@@ -388,3 +389,24 @@ async def test_disabling_omemo_removes_our_device_and_bundles_for_good(clients: 
         dev = bob.acc.device_id
         node, item = backend.bundle_node(dev), backend.bundle_item(dev)
         assert await pep.fetch(other.acc.client, BOB, node, item) == []
+
+
+async def test_stock_slixmpp_omemo_bot_one_to_one_both_directions(
+    clients: Clients, prosody: ProsodyServer
+) -> None:
+    """The unmodified slixmpp-omemo plugin (its omemo:2 list withdrawn: it cannot read SCE)."""
+    alice = await clients.make("alice")
+    jid = clients.register("stockbot")
+    bot = OmemoBot(jid, PASSWORD, str(prosody.ca_file))
+    host, port = prosody.address.rsplit(":", 1)
+    try:
+        await bot.start((host, int(port)))
+        await alice.m.send_message(ALICE, jid, "hi stock bot")
+        assert await asyncio.wait_for(bot.inbox.get(), 20) == (ALICE, "hi stock bot")
+        await bot.send_encrypted(ALICE, "hi from the stock bot")
+        assert await alice.wait_bodies(jid, 1) == ["hi from the stock bot"]
+        assert alice.received(jid)[0].message.encryption == "legacy"
+        await alice.m.send_message(ALICE, jid, "and back")
+        assert await asyncio.wait_for(bot.inbox.get(), 20) == (ALICE, "and back")
+    finally:
+        await bot.stop()
