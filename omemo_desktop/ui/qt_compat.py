@@ -6,6 +6,12 @@ reference to it, so every emit of a Python-side signal loses one reference to `T
 enough emits the interpreter aborts at exit ("bool_dealloc: deallocating True or False").
 Python 3.12+ makes True immortal, which hides the bug there. `emit()` below gives the
 reference back when (and only when) the probe sees the loss.
+
+The same binding loses a reference to `None` on nearly every call of a void Qt method
+(setText, show, addWidget, ...). A session that builds bubbles while scrolling through a long
+history makes millions of such calls and would abort ("none_dealloc"). No per-call fix is
+possible, so when the probe sees the loss, None is made effectively immortal (as Python 3.12
+does): its count is raised once by 2**40, which no session can use up.
 """
 
 from __future__ import annotations
@@ -32,6 +38,19 @@ def _emit_loses_a_reference() -> bool:
 
 
 EMIT_LOSES_TRUE = _emit_loses_a_reference()
+
+
+def _void_calls_lose_none() -> bool:
+    probe = _Probe()
+    before = sys.getrefcount(None)
+    for _ in range(16):
+        probe.setObjectName("probe")
+    return sys.getrefcount(None) <= before - 16
+
+
+VOID_CALLS_LOSE_NONE = _void_calls_lose_none()
+if VOID_CALLS_LOSE_NONE and sys.version_info < (3, 12):  # 3.12+: None is immortal anyway
+    ctypes.c_ssize_t.from_address(id(None)).value += 1 << 40
 
 
 def emit(signal: Any, *args: Any) -> None:
