@@ -170,3 +170,33 @@ async def test_a_node_with_other_options_is_reconfigured_and_published(
     assert listed == {4242, eve_client.acc.device_id}
     await alice.m.send_message(ALICE, eve, "can you read this?")
     assert await eve_client.wait_bodies(ALICE, 1) == ["can you read this?"]
+
+
+def empties(c: Client, to: str) -> int:
+    """Encrypted messages without a payload (session completion, heartbeat) sent to `to`."""
+    return sum(
+        1
+        for stanza in c.wire
+        for enc in stanza
+        if stanza.get("to") == to
+        and enc.tag == f"{{{ox.NS2}}}encrypted"
+        and enc.find(f"{{{ox.NS2}}}payload") is None
+    )
+
+
+async def test_a_silent_receiver_answers_with_an_empty_heartbeat(clients: Clients) -> None:
+    alice, bob = await clients.make("alice"), await clients.make("bob")
+    alice.capture_wire()
+    for i in range(10):
+        await bob.m.send_message(BOB, ALICE, f"m{i}")
+    await alice.wait_bodies(BOB, 10)
+    assert empties(alice, BOB) == 1  # the session completion, nothing else yet
+    # Bob's new chain starts within those ten; 53 messages on one chain without an answer
+    # call for a heartbeat (XEP-0384), which keeps the ratchet moving.
+    for i in range(10, 75):
+        await bob.m.send_message(BOB, ALICE, f"m{i}")
+    assert len(await alice.wait_bodies(BOB, 75)) == 75
+    await alice.until(lambda: empties(alice, BOB) == 2, what="the heartbeat")
+    await bob.m.send_message(BOB, ALICE, "after the heartbeat")
+    await alice.wait_bodies(BOB, 76)
+    assert empties(alice, BOB) == 2 and not bob.of(DecryptionFailed)
