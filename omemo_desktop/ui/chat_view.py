@@ -256,7 +256,13 @@ class DecryptionNotice(QFrame):
     repair_requested = Signal(int)
 
     def __init__(
-        self, peer: str, device_id: int | None, reason: str, parent: QWidget | None = None
+        self,
+        peer: str,
+        device_id: int | None,
+        reason: str,
+        parent: QWidget | None = None,
+        *,
+        opt_out: bool = False,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("notice")
@@ -264,7 +270,7 @@ class DecryptionNotice(QFrame):
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 10, 6)
         icon = QLabel(self)
-        icon.setPixmap(icons.lock_pixmap("untrusted", 18))
+        icon.setPixmap(icons.lock_pixmap("none" if opt_out else "untrusted", 18))
         layout.addWidget(icon, 0, Qt.AlignmentFlag.AlignTop)
         device = f" (from their device {device_id})" if device_id is not None else ""
         reason = reason.strip()
@@ -275,6 +281,8 @@ class DecryptionNotice(QFrame):
             "Repair starts a fresh secure session with that device; then ask them to send "
             "the message again."
         ).replace("  ", " ")
+        if opt_out:  # the contact's request to go unencrypted (the service's sentence)
+            text = reason
         self.text = QLabel(text, self)
         self.text.setObjectName("noticeText")
         self.text.setWordWrap(True)
@@ -284,6 +292,7 @@ class DecryptionNotice(QFrame):
         self.repair.setEnabled(device_id is not None)
         self.repair.clicked.connect(self._on_repair_clicked)
         layout.addWidget(self.repair, 0, Qt.AlignmentFlag.AlignVCenter)
+        self.repair.setVisible(not opt_out)  # nothing is broken
         self.setAccessibleName(text)
 
     def _on_repair_clicked(self) -> None:
@@ -605,7 +614,8 @@ class ChatView(QScrollArea):
                 assert entry.view is not None
                 device, reason = entry.view.sender_device, entry.view.body
             who = "someone in this group chat" if self.group else self.peer
-            notice = DecryptionNotice(who, device, reason, content)
+            opt_out = entry.view is not None and entry.view.error == "opt-out"
+            notice = DecryptionNotice(who, device, reason, content, opt_out=opt_out)
             notice.repair_requested.connect(self.repair_requested)
             widget, align = notice, Qt.AlignmentFlag.AlignCenter
         else:

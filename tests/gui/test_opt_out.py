@@ -48,6 +48,12 @@ def test_opt_out_on_the_open_chat_asks_and_confirming_sends_plain(
 ) -> None:  # type: ignore[no-untyped-def]
     open_bob(window, drive)
     opt_out(fake)
+    notices = window.chat.notices
+    assert len(notices) == 1, "their request shows in the chat"
+    text = notices[0].text.text()
+    assert f"{BOB} asked to continue without encryption: {REASON}" in text
+    assert "could not be decrypted" not in text
+    assert not notices[0].repair.isVisibleTo(notices[0]), "nothing to repair"
     dialog = asked(window)
     dialog.stop.click()
     drive.until(lambda: fake.called("confirm_plaintext"))
@@ -85,6 +91,7 @@ def test_an_opt_out_in_a_closed_chat_is_asked_when_it_is_opened(
     open_bob(window, drive)
     drive.until(lambda: window.opt_out_dialog is not None)
     asked(window)
+    assert ["asked to continue" in n.text.text() for n in window.chat.notices] == [True]
 
 
 def test_their_next_encrypted_message_lifts_the_request(
