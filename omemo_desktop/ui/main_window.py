@@ -855,7 +855,7 @@ class MainWindow(QMainWindow):
         """Their notice reaches the chat as a message; ask now if the chat is open."""
         key = (event.account, event.peer)
         self.opt_out_requests[key] = event.reason
-        if self._is_open(*key) and self.opt_out_dialog is None:
+        if self._is_open(*key):  # replaces a dialog opened by hand, which would not confirm
             self.request_encryption(event.peer, False)
 
     def set_encryption(self, peer: str, on: bool) -> None:

@@ -104,3 +104,14 @@ def test_their_next_encrypted_message_lifts_the_request(
     open_bob(window, drive)
     drive.until(lambda: "m-back" in window.chat.bubbles)
     assert window.opt_out_dialog is None
+
+
+def test_an_opt_out_while_turning_encryption_off_by_hand_is_confirmed_too(
+    window: MainWindow, drive, fake: FakeMessenger
+) -> None:  # type: ignore[no-untyped-def]
+    open_bob(window, drive)
+    window.encryption_button.click()  # the ordinary question, not yet their request
+    assert window.opt_out_dialog is not None
+    opt_out(fake)
+    asked(window).stop.click()
+    drive.until(lambda: fake.called("confirm_plaintext"))
