@@ -183,6 +183,10 @@ class MessengerApi(Protocol):
 
     async def reset_session(self, account: str, jid: str, device_id: int) -> None: ...
 
+    async def reset_sessions(self, account: str, jid: str) -> list[int]:
+        """Reset the sessions with every device of a contact; returns the device ids."""
+        ...
+
     async def confirm_plaintext(self, account: str, peer: str) -> None:
         """After OptOutReceived: send to `peer` unencrypted (the waiting messages too)."""
         ...

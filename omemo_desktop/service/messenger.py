@@ -449,6 +449,12 @@ class Messenger:
             done += await acc.set_trust(jid, device_id, TrustState.VERIFIED, TrustMethod.URI)
         return done
 
+    async def reset_sessions(self, account: str, jid: str) -> list[int]:
+        try:
+            return await self._omemo(account).reset_contact_sessions(bare(jid))
+        except (OmemoError, XmppError) as exc:
+            raise ServiceError(f"Could not reset the sessions with {jid}: {exc}") from exc
+
     async def confirm_plaintext(self, account: str, peer: str) -> None:
         await self._omemo(account).confirm_plaintext(bare(peer))
 

@@ -820,6 +820,21 @@ class OmemoAccount(Account):
         await self.db.transaction(partial(_requeue_awaiting_trust, self.clock()))
         self.kick_outbox()
 
+    async def reset_contact_sessions(self, jid: str) -> list[int]:
+        """Reset the sessions with all of `jid`'s devices (also those whose session we lost);
+        returns the device ids reset."""
+        await self.refresh_devices(jid)
+        ids: set[int] = set()
+        for ns in BACKENDS:
+            ids |= set(await self._active_ids(ns, jid))
+            stored = await self.db.run(partial(SESSIONS.for_jid, namespace=ns, jid=jid))
+            ids |= {s.device_id for s in stored}
+        if jid == self.jid:
+            ids.discard(self.device_id)
+        for device_id in sorted(ids):
+            await self.reset_session(jid, device_id)
+        return sorted(ids)
+
     async def reset_session(self, jid: str, device_id: int) -> None:
         """Drop the session and start a new one with an empty key-exchange message.
 

@@ -200,3 +200,43 @@ async def test_a_silent_receiver_answers_with_an_empty_heartbeat(clients: Client
     await bob.m.send_message(BOB, ALICE, "after the heartbeat")
     await alice.wait_bodies(BOB, 76)
     assert empties(alice, BOB) == 2 and not bob.of(DecryptionFailed)
+
+
+async def test_resetting_a_contact_repairs_the_sessions_with_all_their_devices(
+    clients: Clients,
+) -> None:
+    alice = await clients.make("alice")
+    phone = await clients.make("bob", "bob-phone")
+    laptop = await clients.make("bob", "bob-laptop")
+    await phone.m.send_message(BOB, ALICE, "from the phone")
+    await laptop.m.send_message(BOB, ALICE, "from the laptop")
+    await alice.wait_bodies(BOB, 2)
+
+    # Alice loses every session with bob: both devices' next messages fail for her.
+    await alice.acc.db.transaction(
+        lambda c: c.execute("DELETE FROM sessions WHERE jid = ?", (BOB,))
+    )
+    await phone.m.send_message(BOB, ALICE, "lost 1")
+    await laptop.m.send_message(BOB, ALICE, "lost 2")
+    await alice.until(lambda: len(alice.of(DecryptionFailed)) == 2, what="two failures")
+
+    async def bob_session(d: Client) -> bytes | None:
+        got = await d.acc.db.run(
+            lambda c: SESSIONS.get(c, Namespace.OMEMO2, ALICE, alice.acc.device_id)
+        )
+        return None if got is None else got.state
+
+    before = {d.jid + str(d.acc.device_id): await bob_session(d) for d in (phone, laptop)}
+    reset = await alice.m.reset_sessions(ALICE, BOB)
+    assert sorted(reset) == sorted([phone.acc.device_id, laptop.acc.device_id])
+    for d in (phone, laptop):  # each device took alice's new key exchange
+
+        async def renewed(d: Client = d) -> bool:
+            return await bob_session(d) != before[d.jid + str(d.acc.device_id)]
+
+        await eventually(renewed, what="the new session")
+    await phone.m.send_message(BOB, ALICE, "repaired phone")
+    await laptop.m.send_message(BOB, ALICE, "repaired laptop")
+    await alice.until(lambda: len(alice.bodies(BOB)) == 4, what="both repaired")
+    assert sorted(alice.bodies(BOB)[2:]) == ["repaired laptop", "repaired phone"]
+    assert len(alice.of(DecryptionFailed)) == 2
