@@ -101,9 +101,11 @@ class OmemoAccount(Account):
         self._fetched: set[tuple[Namespace, str]] = set()
         self._pending_sessions: dict[int, list[tuple[Namespace, str, int, bytes]]] = {}
         self.blind_once: set[int] = set()
-        # Peers who sent an opt-out: reason, and whether the user confirmed plaintext.
-        # Kept in memory only: after a restart sends are encrypted again (the safe side).
+        # Peers who sent an opt-out: reason, and whether the user confirmed plaintext. The
+        # opt-out itself is read back from the stored notice after a restart; a confirmation
+        # is not kept, so the user confirms again (the cautious side).
         self.opt_outs: dict[str, tuple[str, bool]] = {}
+        self._opt_out_loaded: set[str] = set()
         self.omemo_disabled = False
         self._went_plain: set[int] = set()
         # labelsig of each listed omemo:2 device, checked against its key before display
@@ -395,7 +397,7 @@ class OmemoAccount(Account):
     async def encrypt(
         self, msg: Message
     ) -> tuple[tuple[ET.Element, ...], str | None, tuple[Recipient, ...]]:
-        opted = self.opt_outs.get(msg.conversation)
+        opted = await self._opt_out_of(msg.conversation)
         if opted is not None:
             reason, confirmed = opted
             if not confirmed:  # XEP-0384: blocked until the user confirms plaintext
@@ -503,6 +505,14 @@ class OmemoAccount(Account):
         )
         recipients = tuple(Recipient(ns, k.jid or peer, k.rid) for k in keys)
         return (element, _eme(ns)), FALLBACK_BODY, recipients
+
+    async def _opt_out_of(self, peer: str) -> tuple[str, bool] | None:
+        if peer not in self._opt_out_loaded:
+            self._opt_out_loaded.add(peer)
+            row = await self.db.run(partial(_last_encrypted_in, peer))
+            if row is not None and row == OPT_OUT:
+                self.opt_outs.setdefault(peer, ("", False))
+        return self.opt_outs.get(peer)
 
     def persist_sent(self, conn: sqlite3.Connection, message_id: int) -> None:
         if message_id in self._went_plain:  # the user confirmed plaintext after an opt-out
@@ -650,6 +660,7 @@ class OmemoAccount(Account):
         if known is None:
             followups.append(partial(self.refresh_devices, sender))  # unknown device
         if room is None and not outgoing:
+            self._opt_out_loaded.add(peer)  # this message decides, not the stored past
             if opt_out is not None:
                 self.opt_outs[peer] = (opt_out, False)
                 self.bus.publish(OptOutReceived(self.jid, peer, opt_out))
@@ -869,6 +880,17 @@ def _eme(ns: Namespace) -> ET.Element:
 
 def _save_prekeys(prekeys: OwnPreKeys, conn: sqlite3.Connection) -> None:
     OWN.save_prekeys(conn, prekeys)
+
+
+def _last_encrypted_in(peer: str, conn: sqlite3.Connection) -> str | None:
+    """The error mark of the newest encrypted message from `peer` ("" if none): "opt-out"
+    means they asked to continue without encryption and have not come back since."""
+    row = conn.execute(
+        "SELECT coalesce(error, '') FROM messages WHERE conversation = ? AND direction = 'in'"
+        " AND encryption != 'none' AND (error IS NULL OR error = ?) ORDER BY id DESC LIMIT 1",
+        (peer, OPT_OUT),
+    ).fetchone()
+    return None if row is None else str(row[0])
 
 
 def _requeue_awaiting_trust(now: float, conn: sqlite3.Connection) -> None:

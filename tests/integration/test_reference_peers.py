@@ -291,6 +291,9 @@ async def test_received_opt_out_blocks_sending_until_plaintext_is_confirmed(
     await alice.until(lambda: any(e.message.notice for e in alice.of(MessageReceived)))
     notice = next(e.message for e in alice.of(MessageReceived) if e.message.notice)
     assert "without encryption" in notice.body and notice.peer == peer.jid
+    await clients.close(alice)  # the opt-out holds across a restart
+    alice = await clients.make("alice")
+    alice.capture_wire()
 
     # Neither an encrypted nor an explicitly plain message leaves until the user confirms.
     first = await alice.m.send_message(ALICE, peer.jid, "are you sure?")
