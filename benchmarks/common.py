@@ -176,7 +176,7 @@ def interleaved(
     floor: tuple[Callable[[], object], int],
     reference: tuple[Callable[[], Awaitable[object]], int],
     *,
-    rounds: int = 5,
+    rounds: int | None = None,
     warmup: int = 2,
     scale: float = 1e6,
 ) -> tuple[Stats, Stats, Stats]:
@@ -200,22 +200,27 @@ def interleaved_many(
     loop: asyncio.AbstractEventLoop,
     series: list[tuple[Callable[[], Any], int, bool]],
     *,
-    rounds: int = 5,
+    rounds: int | None = None,
     warmup: int = 2,
     scale: float = 1e6,
 ) -> list[Stats]:
-    """Several series (fn, repetitions, is_async) measured in alternating rounds."""
+    """Several series (fn, repetitions, is_async) measured interleaved in `rounds` chunks (10
+    by default; each series gets its share of samples per round), so a burst of load from
+    other processes cannot fall on one series only, while consecutive samples of one series
+    still run with warm caches, as in a loop."""
     for fn, _reps, is_async in series:
         if is_async:
             _asamples(loop, fn, warmup, scale)
         else:
             _samples(fn, warmup, scale)
     gc.collect()
+    total = rounds or min(10, max(reps for _fn, reps, _a in series))
     samples: list[list[float]] = [[] for _ in series]
-    for _ in range(rounds):
+    for r in range(total):
         for out, (fn, reps, is_async) in zip(samples, series, strict=True):
-            count = max(1, reps // rounds)
-            out += _asamples(loop, fn, count, scale) if is_async else _samples(fn, count, scale)
+            count = (r + 1) * reps // total - r * reps // total
+            if count:
+                out += _asamples(loop, fn, count, scale) if is_async else _samples(fn, count, scale)
     return [Stats.of(s) for s in samples]
 
 

@@ -403,7 +403,6 @@ def _version_rows(cfg: Config, version: str, loop: asyncio.AbstractEventLoop) ->
                 (lambda n=n: fix.encrypt(n, ours.plaintext), reps_for(reps, n, fan_min)),  # type: ignore[misc]
                 (their_fn, reps_for(reps // 3, n, fan_min // 2)),
                 warmup=1,
-                rounds=10 if not cfg.quick else 3,
             ),
             target_floor_ratio=TARGET,
         )
@@ -433,7 +432,6 @@ def _version_rows(cfg: Config, version: str, loop: asyncio.AbstractEventLoop) ->
             (lambda: fix.alternating_message(ours.plaintext), min(n_msgs, 2000), False),
             (theirs.conversation(), n_msgs, True),
         ],
-        rounds=10,
         warmup=0,  # exactly n_msgs messages each, every one timed
     )
     row(
@@ -450,7 +448,6 @@ def _version_rows(cfg: Config, version: str, loop: asyncio.AbstractEventLoop) ->
             (persisted, reps, False),
             (lambda: fix.p.encrypt_key(fix.chain_key, fix.key_material), reps, False),
         ],
-        rounds=10,
     )
     row(
         "load + encrypt 1 key + save the session after it",

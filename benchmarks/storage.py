@@ -134,7 +134,6 @@ def _rows(
                 False,
             ),
         ],
-        rounds=10,
         scale=ms,
     )
     rows.append(
@@ -167,7 +166,6 @@ def _rows(
                 False,
             ),
         ],
-        rounds=10,
         scale=ms,
     )
     rows.append(
@@ -235,7 +233,6 @@ def _rows(
         ours, floor = interleaved_many(
             loop,
             [(lambda: db.transaction(send), reps, True), (raw_send, reps, False)],
-            rounds=10,
             scale=ms,
         )
     finally:
