@@ -390,7 +390,7 @@ def _version_rows(cfg: Config, version: str, loop: asyncio.AbstractEventLoop) ->
 
     wire_sizes: dict[int, tuple[int, int]] = {}
     # enough samples per fan-out that a burst of load from other processes moves no median
-    fan_min = 9 if cfg.quick else 40
+    fan_min = 9 if cfg.quick else 100
     for n in cfg.devices:
         sessions = ours.sessions(n)
         me, their_sessions = theirs.sessions(n)
