@@ -130,25 +130,34 @@ class MessageBubble(QFrame):
         self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.body.setContextMenuPolicy(Qt.ContextMenuPolicy.NoContextMenu)
         layout.addWidget(self.body)
-        meta = QHBoxLayout()
+        self._meta = meta = QHBoxLayout()
         meta.setSpacing(5)
         meta.addStretch(1)
-        self.edited = QLabel("edited", self)
-        self.edited.setObjectName("editedMark")
+        self._edited: QLabel | None = None  # built for corrected messages only
         self.time = QLabel(self)
+        self.time.setForegroundRole(QPalette.ColorRole.PlaceholderText)
         self.lock = QLabel(self)
         self.lock.setObjectName("lockIcon")
         self.ticks = QLabel(self)
         self.ticks.setObjectName("ticks")
         self._tick_color: QColor | None = None
-        for w in (self.edited, self.time):
-            w.setForegroundRole(QPalette.ColorRole.PlaceholderText)
-            meta.addWidget(w)
+        meta.addWidget(self.time)
         meta.addWidget(self.lock)
         meta.addWidget(self.ticks)
         layout.addLayout(meta)
         self._error_row: QWidget | None = None  # built for failed sends only
         self.update_message(message)
+
+    @property
+    def edited(self) -> QLabel:
+        """The "edited" mark, before the time (built on first use: most never need it)."""
+        if self._edited is None:
+            self._edited = QLabel("edited", self)
+            self._edited.setObjectName("editedMark")
+            self._edited.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+            self._edited.setVisible(False)
+            self._meta.insertWidget(self._meta.indexOf(self.time), self._edited)
+        return self._edited
 
     def _build_error_row(self) -> QWidget:
         self._error_row = QWidget(self)
@@ -185,7 +194,8 @@ class MessageBubble(QFrame):
     def update_message(self, message: MessageView) -> None:
         self.message = message
         self.body.setText(message.body)
-        self.edited.setVisible(message.edited)
+        if message.edited or self._edited is not None:
+            self.edited.setVisible(message.edited)
         stamp = dt.datetime.fromtimestamp(message.timestamp)
         self.time.setText(stamp.strftime("%H:%M"))
         self.time.setToolTip(stamp.strftime("%c"))
@@ -356,7 +366,9 @@ class ChatView(QScrollArea):
     word-wrapped labels are linear in the live rows: uncapped, filling grew quadratically).
     """
 
-    PAGE = 50
+    PAGE = 50  # messages per history request
+    STEP = 20  # bubbles built per scroll step at either end (~40 ms: no visible hitch)
+    FIRST = 30  # bubbles built on opening: more than a tall window shows
     LIVE_CAP = 150
 
     retry_requested = Signal(str)
@@ -475,7 +487,7 @@ class ChatView(QScrollArea):
             for message in sorted(messages, key=lambda m: m.timestamp):
                 if message.id not in self._by_key:
                     self._entries.append(self._message_entry(message))
-            self._lo = max(0, len(self._entries) - self.PAGE)
+            self._lo = max(0, len(self._entries) - self.FIRST)
             self._insert_rows(0, self._lo, len(self._entries))
         self.has_older = len(messages) >= self.PAGE if has_older is None else has_older
         self._older_pending = False
@@ -674,7 +686,7 @@ class ChatView(QScrollArea):
             for widget in (row.day, row.widget):
                 if widget is not None:
                     widget.hide()
-                    widget.setParent(None)  # type: ignore[call-overload]
+                    widget.setParent(None)  # type: ignore[call-overload]  (freed with it)
             row.layout.deleteLater()
         del self._live[start:end]
         if start == 0:
@@ -738,11 +750,13 @@ class ChatView(QScrollArea):
             self._stick_to_bottom = bar.value() >= bar.maximum() - 8
 
     def _show_older(self) -> None:
-        if not self._live or self._lo == 0:
-            self._insert_rows(0, 0, self._lo)  # nothing live yet: build what there is
-            self._lo = 0
+        if not self._live:  # nothing built yet: the newest, as on opening
+            self._lo = max(0, len(self._entries) - self.FIRST)
+            self._insert_rows(0, self._lo, len(self._entries))
             return
-        start = max(0, self._lo - self.PAGE)
+        if self._lo == 0:
+            return
+        start = max(0, self._lo - self.STEP)
 
         def change() -> None:
             self._insert_rows(0, start, self._lo)
@@ -754,7 +768,7 @@ class ChatView(QScrollArea):
 
     def _show_newer(self) -> None:
         hi = self._lo + len(self._live)
-        end = min(len(self._entries), hi + self.PAGE)
+        end = min(len(self._entries), hi + self.STEP)
         if not self._live or hi >= end:
             return
 
@@ -763,7 +777,7 @@ class ChatView(QScrollArea):
             if len(self._live) > self.LIVE_CAP:
                 self._remove_rows(0, len(self._live) - self.LIVE_CAP)
 
-        self._keep_in_place(self._live[len(self._live) - 1 - (end - hi)], change)
+        self._keep_in_place(self._live[-1], change)  # the top trim never reaches it
 
     def _schedule_paging(self) -> None:
         if not self._page_scheduled:
@@ -796,7 +810,7 @@ class ChatView(QScrollArea):
         if self._lo + len(self._live) < len(self._entries):
             with self._batch():
                 self._remove_rows(0, len(self._live))
-                self._lo = max(0, len(self._entries) - self.PAGE)
+                self._lo = max(0, len(self._entries) - self.FIRST)
                 self._insert_rows(0, self._lo, len(self._entries))
             self._settle_layout()
         self._stick_to_bottom = True
