@@ -552,11 +552,15 @@ class ChatView(QScrollArea):
     def add_notice(
         self, device_id: int | None, reason: str, at: float | None = 0.0
     ) -> DecryptionNotice | None:
-        """A failed decryption (now, or `at` a time): returns its widget, which exists
-        unless that time lies outside the part of the chat that is built."""
+        """A failed decryption (now, or `at` a time): it goes below the newest message, where
+        the reader looks, and its widget is returned (None while the reader is scrolled up
+        in older history: it is built when they come back down)."""
         self._notice_serial += 1
         key = f"\x00notice-{self._notice_serial}"
-        entry = _Entry(key, at or dt.datetime.now().timestamp(), notice=(device_id, reason))
+        when = at or dt.datetime.now().timestamp()
+        if self._entries:
+            when = max(when, self._entries[-1].timestamp)
+        entry = _Entry(key, when, notice=(device_id, reason))
         self._by_key[key] = entry
         self._insert_entry(entry)
         for row in reversed(self._live):
