@@ -10,11 +10,15 @@ Profile API (:class:`RatchetProfile`, a structural Protocol — any object with 
 ``max_skip: int``
     Largest number of message keys one message may make us skip (per chain part).
 ``max_stored: int``
-    Skipped message keys kept per session; the oldest are evicted first (FIFO).
+    Message keys kept per session (skipped and speculative together); when there is no room,
+    speculative keys go first, then the oldest skipped keys (FIFO).
 ``pn_inclusive: bool``
     When the peer's ratchet key changes, also derive the old chain's key at index ``pn``
     (libsignal/libomemo-c send the *last index* as ``pn`` instead of the count; the extra key
-    makes their last message of a chain decryptable when it arrives late).
+    makes their last message of a chain decryptable when it arrives late). That key is
+    *speculative*: a spec-conforming peer (python-omemo, Gajim, us) never sent it, so it is kept
+    apart from the genuinely skipped keys, only for the :data:`SPECULATIVE_CHAINS` most recent
+    previous receiving chains, and never crowds genuine keys out of the store.
 ``seal(message_key, header, plaintext, ad) -> bytes``
     Encrypt and authenticate one message and return its wire bytes. ``message_key`` is the
     32-byte output of KDF_CK; use :func:`expand_message_key`, :func:`cbc_encrypt` and
@@ -42,7 +46,8 @@ State and functions:
   ``random_bytes``), so :func:`decrypt` needs no randomness. On the wire this is identical to the
   textbook algorithm: a new sending key becomes visible only when a message is sent.
 - Skipped keys are indexed by ``(dh_pub, n)``; the mapping is shared between states and copied
-  only when a key is added or consumed (in-order traffic never copies it).
+  only when a key is added or consumed (in-order traffic never copies it). Speculative keys
+  (``pn_inclusive``) live in their own small mapping, at most one per previous receiving chain.
 - A message whose key was already used (``n`` below the receiving counter of its chain, or a
   recent previous chain, with no stored key) raises :class:`DuplicateMessage`: callers ignore it
   silently.
@@ -74,6 +79,10 @@ MAX_SKIP: Final = 1000
 MAX_STORED: Final = 1000
 #: How many previous receiving ratchet keys are remembered to recognise duplicates.
 PREVIOUS_CHAINS: Final = 5
+#: A speculative key (index ``pn`` of a finished peer chain, see ``pn_inclusive``) is dropped
+#: when its chain is no longer among this many previous receiving chains, i.e. at the 5th
+#: further DH ratchet step. libsignal's late last message arrives long before that.
+SPECULATIVE_CHAINS: Final = 5
 EMPTY_SKIPPED: Final[SkippedKeys] = MappingProxyType({})
 
 _CK_MESSAGE: Final = b"\x01"
@@ -125,10 +134,13 @@ class RatchetState:
     pn: int = 0
     skipped: SkippedKeys = field(default_factory=lambda: EMPTY_SKIPPED)
     previous_dhr: tuple[bytes, ...] = ()
+    #: keys derived only for libsignal's ``pn`` quirk, oldest first (see ``pn_inclusive``)
+    speculative: SkippedKeys = field(default_factory=lambda: EMPTY_SKIPPED)
 
     def __repr__(self) -> str:  # never print key material
         return (
-            f"RatchetState(ns={self.ns}, nr={self.nr}, pn={self.pn}, skipped={len(self.skipped)})"
+            f"RatchetState(ns={self.ns}, nr={self.nr}, pn={self.pn}, skipped={len(self.skipped)},"
+            f" speculative={len(self.speculative)})"
         )
 
 
@@ -245,6 +257,7 @@ def encrypt(
         pn,
         state.skipped,
         state.previous_dhr,
+        state.speculative,
     )
     return new_state, data
 
@@ -270,7 +283,14 @@ def decrypt(
         plaintext = profile.open(stored, message, ad)
         remaining = _copy(state.skipped)
         del remaining[index]
-        new_state = _with(state, skipped=MappingProxyType(remaining))
+        new_state = _with(state, MappingProxyType(remaining), state.speculative)
+        return new_state, DecryptResult(plaintext, header, False, True)
+    stored = state.speculative.get(index)
+    if stored is not None:  # a libsignal-style peer's last message of a chain, arriving late
+        plaintext = profile.open(stored, message, ad)
+        remaining = _copy(state.speculative)
+        del remaining[index]
+        new_state = _with(state, state.skipped, MappingProxyType(remaining))
         return new_state, DecryptResult(plaintext, header, False, True)
 
     max_skip = profile.max_skip
@@ -283,7 +303,9 @@ def decrypt(
         ck = _derive_skipped(state.ckr, state.nr, header.n, header.dh_pub, new_keys)
         next_ck, mk = kdf_ck(ck)
         plaintext = profile.open(mk, message, ad)
-        skipped = _merge(state.skipped, new_keys, profile.max_stored)
+        skipped, speculative = _merge(
+            state.skipped, new_keys, state.speculative, profile.max_stored
+        )
         new_state = RatchetState(
             state.root_key,
             state.dhs_private,
@@ -296,6 +318,7 @@ def decrypt(
             state.pn,
             skipped,
             state.previous_dhr,
+            speculative,
         )
         return new_state, DecryptResult(plaintext, header, False, False)
 
@@ -304,12 +327,15 @@ def decrypt(
     if header.n > max_skip:
         raise TooManySkipped(f"message {header.n} would skip more than {max_skip} keys")
     previous = state.previous_dhr
+    guess: dict[tuple[bytes, int], bytes] = {}
     if state.ckr is not None and state.dhr is not None:
         if header.pn - state.nr > max_skip:
             raise TooManySkipped(f"previous chain length {header.pn} skips too many keys")
-        until = header.pn + 1 if profile.pn_inclusive else header.pn
-        until = min(until, state.nr + max_skip)
-        _derive_skipped(state.ckr, state.nr, until, state.dhr, new_keys)
+        # keys nr..pn-1 were sent by a peer that counts like the spec; index pn is the
+        # speculative one (only a libsignal-style peer, whose pn is the last index, used it)
+        ck = _derive_skipped(state.ckr, state.nr, header.pn, state.dhr, new_keys)
+        if profile.pn_inclusive and state.nr <= header.pn < state.nr + max_skip:
+            guess[(state.dhr, header.pn)] = kdf_ck(ck)[1]
     if state.dhr is not None:
         previous = (state.dhr, *state.previous_dhr[: PREVIOUS_CHAINS - 1])
     dh_out = primitives.x25519(state.dhs_private, header.dh_pub)
@@ -317,7 +343,14 @@ def decrypt(
     ck = _derive_skipped(ckr, 0, header.n, header.dh_pub, new_keys)
     next_ck, mk = kdf_ck(ck)
     plaintext = profile.open(mk, message, ad)
-    skipped = _merge(state.skipped, new_keys, profile.max_stored)
+    # age out the speculative keys of chains no longer among the SPECULATIVE_CHAINS most recent
+    speculative = state.speculative
+    recent = previous[:SPECULATIVE_CHAINS]
+    if guess or any(dh_pub not in recent for dh_pub, _ in speculative):
+        kept = {key: mk for key, mk in speculative.items() if key[0] in recent}
+        kept.update(guess)  # oldest first, the new chain's key last
+        speculative = MappingProxyType(kept) if kept else EMPTY_SKIPPED
+    skipped, speculative = _merge(state.skipped, new_keys, speculative, profile.max_stored)
     new_state = RatchetState(
         root_key,
         state.dhs_private,
@@ -330,6 +363,7 @@ def decrypt(
         state.pn,
         skipped,
         previous,
+        speculative,
     )
     return new_state, DecryptResult(plaintext, header, True, False)
 
@@ -343,19 +377,37 @@ def _copy(skipped: SkippedKeys) -> dict[tuple[bytes, int], bytes]:
     return dict(skipped)
 
 
-def _merge(old: SkippedKeys, new: dict[tuple[bytes, int], bytes], limit: int) -> SkippedKeys:
-    if not new:
-        return old
-    merged = _copy(old)
-    merged.update(new)
-    excess = len(merged) - limit
+def _merge(
+    skipped: SkippedKeys,
+    new: dict[tuple[bytes, int], bytes],
+    speculative: SkippedKeys,
+    limit: int,
+) -> tuple[SkippedKeys, SkippedKeys]:
+    """Add the genuinely skipped keys ``new``; if both stores together exceed ``limit``, drop
+    speculative keys first, then the oldest skipped keys (FIFO)."""
+    merged: dict[tuple[bytes, int], bytes] | None = None
+    if new:
+        merged = _copy(skipped)
+        merged.update(new)
+    excess = len(merged if merged is not None else skipped) + len(speculative) - limit
+    if excess > 0 and speculative:
+        drop = min(excess, len(speculative))
+        rest = _copy(speculative)
+        for key in list(itertools.islice(rest, drop)):  # the oldest first
+            del rest[key]
+        speculative = MappingProxyType(rest) if rest else EMPTY_SKIPPED
+        excess -= drop
+    if excess > 0 and merged is None:  # only an inconsistent loaded state gets here
+        merged = _copy(skipped)
+    if merged is None:
+        return skipped, speculative
     if excess > 0:  # FIFO: the oldest keys first (dicts keep insertion order)
         for key in list(itertools.islice(merged, excess)):
             del merged[key]
-    return MappingProxyType(merged)
+    return MappingProxyType(merged), speculative
 
 
-def _with(state: RatchetState, *, skipped: SkippedKeys) -> RatchetState:
+def _with(state: RatchetState, skipped: SkippedKeys, speculative: SkippedKeys) -> RatchetState:
     return RatchetState(
         state.root_key,
         state.dhs_private,
@@ -368,4 +420,5 @@ def _with(state: RatchetState, *, skipped: SkippedKeys) -> RatchetState:
         state.pn,
         skipped,
         state.previous_dhr,
+        speculative,
     )

@@ -71,6 +71,8 @@ _SCHEMA: Final[list[tuple[str, list[_Field]]]] = [
         ("pn", 9, _REQUIRED, _UINT32, ""),
         ("skipped", 10, _REPEATED, _MESSAGE, "SkippedKey"),
         ("previous_dhr", 11, _REPEATED, _BYTES, ""),
+        # since session version 2: keys derived only for libsignal's previousCounter quirk
+        ("speculative", 12, _REPEATED, _MESSAGE, "SkippedKey"),
     ]),
     ("PendingPreKey", [
         ("pre_key_id", 1, _REQUIRED, _UINT32, ""),

@@ -13,7 +13,10 @@ call, sender first, so it swaps with the direction.
 ``previousCounter``: we send the *count* of messages in the previous sending chain (what the
 Double Ratchet spec and python-oldmemo's receiver expect; libsignal ignores the field), and when
 receiving we also derive the key at index ``pn`` (``pn_inclusive``) because libsignal senders put
-the last *index* there.
+the last *index* there; the ratchet keeps that key apart as *speculative* (a few DH steps at most).
+
+Session blob versions: 1 had one skipped-key store (on loading, its keys count as genuinely
+skipped); 2 adds ``RatchetState.speculative`` (protobuf field 12, absent in version 1).
 """
 
 from __future__ import annotations
@@ -45,7 +48,9 @@ MAX_STORED: Final = 2000
 MAX_ARCHIVED: Final = 5
 _FF32: Final = b"\xff" * 32
 SESSION_MAGIC: Final = b"OLSS"
-SESSION_VERSION: Final = 1
+SESSION_VERSION: Final = 2
+#: versions :meth:`Session.deserialize` still reads
+SESSION_VERSIONS: Final = (1, 2)
 
 
 class LegacyProfile:
@@ -135,10 +140,13 @@ class Session:
         if len(data) < len(SESSION_MAGIC) + 1 or not data.startswith(SESSION_MAGIC):
             raise StateVersionError(f"{what}: not a serialized legacy session")
         version = data[len(SESSION_MAGIC)]
-        if version != SESSION_VERSION:
+        if version not in SESSION_VERSIONS:
             raise StateVersionError(f"{what}: unknown version {version}")
         try:
             blob = proto.parse(proto.SessionBlob, data[len(SESSION_MAGIC) + 1 :], what)
+            records = (blob.current, *blob.archived)
+            if version < 2 and any(r.ratchet.speculative for r in records):
+                raise MalformedMessage("speculative keys in a version 1 blob")
             archived = tuple(_record_from_proto(r, ()) for r in blob.archived)
             return _record_from_proto(blob.current, archived)
         except (MalformedMessage, InvalidKey) as exc:
@@ -167,6 +175,8 @@ def _record_to_proto(s: Session, out: Any) -> None:
     o.ns, o.nr, o.pn = r.ns, r.nr, r.pn
     for (dh_pub, n), mk in r.skipped.items():
         o.skipped.add(ratchet_key=dh_pub, counter=n, message_key=mk)
+    for (dh_pub, n), mk in r.speculative.items():
+        o.speculative.add(ratchet_key=dh_pub, counter=n, message_key=mk)
     o.previous_dhr.extend(r.previous_dhr)
 
 
@@ -174,6 +184,12 @@ def _key32(value: bytes, what: str) -> bytes:
     if len(value) != 32:
         raise InvalidKey(f"{what} must be 32 bytes")
     return value
+
+
+def _keys_from_proto(keys: Any) -> ratchet.SkippedKeys:
+    if not keys:
+        return ratchet.EMPTY_SKIPPED
+    return MappingProxyType({(k.ratchet_key, k.counter): k.message_key for k in keys})
 
 
 def _record_from_proto(m: Any, archived: tuple[Session, ...]) -> Session:
@@ -188,10 +204,9 @@ def _record_from_proto(m: Any, archived: tuple[Session, ...]) -> Session:
         ns=r.ns,
         nr=r.nr,
         pn=r.pn,
-        skipped=MappingProxyType({(k.ratchet_key, k.counter): k.message_key for k in r.skipped})
-        if r.skipped
-        else ratchet.EMPTY_SKIPPED,
+        skipped=_keys_from_proto(r.skipped),
         previous_dhr=tuple(r.previous_dhr),
+        speculative=_keys_from_proto(r.speculative),
     )
     pending = None
     if m.HasField("pending"):

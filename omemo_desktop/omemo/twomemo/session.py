@@ -7,6 +7,10 @@ who initiated, and heartbeat bookkeeping. Use :mod:`.engine` to operate on sessi
 Blobs: ``Session.to_bytes()`` / ``Session.from_bytes()`` and ``dump_prekeys()`` /
 ``load_prekeys()``; a magic and a version byte lead every blob, unknown versions raise
 :class:`StateVersionError`.
+
+Session blob versions: 1 had one skipped-key store (on loading, its keys count as genuinely
+skipped); 2 adds the ratchet's speculative keys (``RatchetState.speculative``) before the
+skipped keys, in the same packed layout.
 """
 
 from __future__ import annotations
@@ -18,11 +22,13 @@ from typing import Final
 
 from ..codec import Reader, Writer
 from ..errors import StateVersionError
-from ..ratchet import RatchetState, SkippedKeys
+from ..ratchet import EMPTY_SKIPPED, RatchetState, SkippedKeys
 from .x3dh import KexHeader, OwnPreKeys, SignedPreKey
 
 SESSION_MAGIC: Final = b"O2SS"
-SESSION_VERSION: Final = 1
+SESSION_VERSION: Final = 2
+#: versions :meth:`Session.from_bytes` still reads
+SESSION_VERSIONS: Final = (1, 2)
 PREKEYS_MAGIC: Final = b"O2PK"
 PREKEYS_VERSION: Final = 1
 #: one skipped message key exactly as blob(dh_pub 32) u32(n) blob(mk 32) lay it out. A long
@@ -62,13 +68,15 @@ class Session:
         w.u32(len(r.previous_dhr))
         for key in r.previous_dhr:
             w.blob(key)
+        w.u32(len(r.speculative))
+        _write_skipped(w, r.speculative)
         w.u32(len(r.skipped))
         _write_skipped(w, r.skipped)
         return w.to_bytes()
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Session:
-        rd = Reader(data, SESSION_MAGIC, (SESSION_VERSION,))
+        rd = Reader(data, SESSION_MAGIC, SESSION_VERSIONS)
         ad = rd.blob(64)
         peer_identity = rd.blob(32)
         active = rd.flag()
@@ -79,14 +87,8 @@ class Session:
         dhr, cks, ckr = rd.optional_blob(32), rd.optional_blob(32), rd.optional_blob(32)
         ns, nr, pn = rd.u32(), rd.u32(), rd.u32()
         previous = tuple(rd.blob(32) for _ in range(rd.u32()))
-        skipped: dict[tuple[bytes, int], bytes] = {}
-        count = rd.u32()
-        for dh_length, dh_pub, n, mk_length, mk in _SKIPPED.iter_unpack(
-            rd.raw(count * _SKIPPED.size)
-        ):
-            if dh_length != 32 or mk_length != 32:
-                raise StateVersionError("state blob is corrupt (bad field length)")
-            skipped[(dh_pub, n)] = mk
+        speculative = _read_skipped(rd) if rd.version >= 2 else EMPTY_SKIPPED
+        skipped = _read_skipped(rd)
         rd.end()
         ratchet = RatchetState(
             root_key,
@@ -98,8 +100,9 @@ class Session:
             ns,
             nr,
             pn,
-            MappingProxyType(skipped),
+            skipped,
             previous,
+            speculative,
         )
         return cls(ratchet, ad, peer_identity, kex, active, confirmed, heartbeat_chain)
 
@@ -112,6 +115,16 @@ def _write_skipped(w: Writer, skipped: SkippedKeys) -> None:
         return
     for (dh_pub, n), mk in items:  # not reached: parse() only accepts 32-byte ratchet keys
         w.blob(dh_pub).u32(n).blob(mk)
+
+
+def _read_skipped(rd: Reader) -> SkippedKeys:
+    count = rd.u32()
+    skipped: dict[tuple[bytes, int], bytes] = {}
+    for dh_length, dh_pub, n, mk_length, mk in _SKIPPED.iter_unpack(rd.raw(count * _SKIPPED.size)):
+        if dh_length != 32 or mk_length != 32:
+            raise StateVersionError("state blob is corrupt (bad field length)")
+        skipped[(dh_pub, n)] = mk
+    return MappingProxyType(skipped) if skipped else EMPTY_SKIPPED
 
 
 def _write_spk(w: Writer, spk: SignedPreKey) -> None:

@@ -192,6 +192,9 @@ def test_previous_counter_quirk_keeps_last_key_of_old_chain() -> None:
         sa, k = engine.encrypt_key(sa, bytes([i]) * 32, rb)
         old.append(k.data)
     old_ratchet_key = wire.parse_signal_message(old[0]).ratchet_key
+    # a libsignal sender whose old chain ended one message later would put pn=3 (last index)
+    # into the header of its new chain: that 4th message is what the speculative key is for
+    _, fourth = engine.encrypt_key(sa, b"\x03" * 32, rb)
     sb = engine.decrypt_key(b.identity, b.prekeys, sb, old[0], False).session
     sb, k = engine.encrypt_key(sb, b"r" * 32, rb)
     sa = engine.decrypt_key(a.identity, a.prekeys, sa, k.data, False).session
@@ -199,12 +202,19 @@ def test_previous_counter_quirk_keeps_last_key_of_old_chain() -> None:
     new = wire.parse_signal_message(k.data)
     assert new.previous_counter == 3  # we send the count; libsignal would send 2 (last index)
     sb = engine.decrypt_key(b.identity, b.prekeys, sb, k.data, False).session
-    # keys 1, 2 of the old chain plus index pn itself (what a libsignal pn=2 sender needs)
-    assert {n for (dh, n) in sb.ratchet.skipped if dh == old_ratchet_key} == {1, 2, 3}
-    for i in (2, 1):
-        d = engine.decrypt_key(b.identity, b.prekeys, sb, old[i], False)
+    # keys 1, 2 of the old chain were genuinely skipped; index pn itself (what a libsignal
+    # sender needs) is kept apart as speculative
+    assert {n for (dh, n) in sb.ratchet.skipped if dh == old_ratchet_key} == {1, 2}
+    assert {n for (dh, n) in sb.ratchet.speculative if dh == old_ratchet_key} == {3}
+    assert Session.deserialize(sb.serialize()) == sb
+    for i, data in ((3, fourth.data), (2, old[2]), (1, old[1])):
+        d = engine.decrypt_key(b.identity, b.prekeys, sb, data, False)
         assert d.key_material == bytes([i]) * 32
         sb = d.session
+    assert not sb.ratchet.skipped
+    assert all(dh != old_ratchet_key for dh, _ in sb.ratchet.speculative)
+    with pytest.raises(DuplicateMessage):
+        engine.decrypt_key(b.identity, b.prekeys, sb, fourth.data, False)
 
 
 def test_heartbeat_due_after_53_received() -> None:
@@ -298,10 +308,10 @@ def test_payload_roundtrip_and_old_format() -> None:
 def test_session_blob_versions() -> None:
     _, _, sa, _ = pair()
     blob = sa.serialize()
-    assert blob.startswith(b"OLSS\x01")
+    assert blob.startswith(b"OLSS\x02")
     assert Session.deserialize(blob) == sa
     with pytest.raises(StateVersionError):
-        Session.deserialize(b"OLSS\x02" + blob[5:])
+        Session.deserialize(b"OLSS\x03" + blob[5:])
     with pytest.raises(StateVersionError):
         Session.deserialize(b"XXXX\x01" + blob[5:])
     with pytest.raises(StateVersionError):
