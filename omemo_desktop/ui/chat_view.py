@@ -690,7 +690,7 @@ class ChatView(QScrollArea):
             for widget in (row.day, row.widget):
                 if widget is not None:
                     widget.hide()
-                    widget.setParent(None)  # type: ignore[call-overload]  (freed with it)
+                    widget.setParent(None)  # Python owns it now: freed with the row
             row.layout.deleteLater()
         del self._live[start:end]
         if start == 0:
@@ -715,7 +715,7 @@ class ChatView(QScrollArea):
         elif not wanted and row.day is not None:
             row.layout.removeWidget(row.day)
             row.day.hide()
-            row.day.setParent(None)  # type: ignore[call-overload]
+            row.day.setParent(None)
             row.day = None
 
     # ---------------------------------------------------------------- paging
