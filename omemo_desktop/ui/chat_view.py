@@ -519,6 +519,10 @@ class ChatView(QScrollArea):
         self._lo += len(new)
         self._show_older()
 
+    def older_failed(self) -> None:
+        """The owner could not fetch older history: scrolling up again asks again."""
+        self._older_pending = self._older_strict = False
+
     def _message_entry(self, message: MessageView) -> _Entry:
         entry = _Entry(message.id, message.timestamp, view=message)
         self._by_key[message.id] = entry

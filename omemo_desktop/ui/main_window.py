@@ -1004,10 +1004,15 @@ class MainWindow(QMainWindow):
             if key == (self.account, self.peer):  # still the same chat
                 self.chat.prepend_history(messages)
 
+        def failed(text: str, _error: BaseException) -> None:
+            if key == (self.account, self.peer):
+                self.chat.older_failed()
+                self.chat_banner.show_text("danger", text)
+
         self.runner.run(
             self.messenger.history(*key, limit=ChatView.PAGE, before=before),
             on_result=got,
-            on_error=lambda text, _e: self.chat_banner.show_text("danger", text),
+            on_error=failed,
         )
 
     def _on_chat_info_requested(self, message: MessageView) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint
 from PySide6.QtWidgets import QApplication
 
-from omemo_desktop.service.api import MessageView
+from omemo_desktop.service.api import MessageView, ServiceError
 from omemo_desktop.ui.chat_view import ChatView, MessageBubble
 from omemo_desktop.ui.main_window import MainWindow
 from tests.gui.conftest import ALICE, BOB, YESTERDAY_NOON
@@ -117,3 +117,27 @@ def test_a_long_chat_keeps_a_bounded_window_of_widgets(qtbot) -> None:  # type: 
     assert "p399" in chat.bubbles and len(chat.bubbles) <= ChatView.LIVE_CAP
     chat.scroll_to_newest()
     assert bar.value() == bar.maximum()
+
+
+def test_older_history_that_fails_to_load_is_asked_for_again(
+    window: MainWindow, drive, fake: FakeMessenger
+) -> None:  # type: ignore[no-untyped-def]
+    for i in range(80):
+        fake.add_message(message(i))
+    open_bob(window, drive)
+    chat = window.chat
+    drive.until(lambda: chat.message_count == 50)
+    bar = chat.verticalScrollBar()
+    fake.fail["history"] = ServiceError("The message store could not be read.")
+    for _ in range(10):  # the rest of the first page from memory, then a request
+        bar.setValue(0)
+        drive.settle(0.03)
+        if window.chat_banner.isVisible():
+            break
+    assert "could not be read" in window.chat_banner.label.text()
+    assert chat.message_count == 50 and chat.has_older
+    del fake.fail["history"]
+    bar.setValue(bar.maximum())
+    drive.settle(0.03)
+    bar.setValue(0)
+    drive.until(lambda: chat.message_count == 81)  # with the fixture's m-old
