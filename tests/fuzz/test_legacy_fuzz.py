@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -26,6 +27,10 @@ SB = engine.decrypt_key(B, B_PREKEYS, None, _K1.data, True).session
 _SA, _K2 = engine.encrypt_key(_SA, b"k" * 32, os.urandom)
 VALID_KEX = _K1.data
 SESSION_BLOB = SB.serialize()
+#: a version 2 blob with both genuinely skipped and speculative keys
+SESSION_V2_BLOB = (
+    Path(__file__).parents[1] / "unit" / "omemo" / "legacy" / "samples" / "session-v2.bin"
+).read_bytes()
 
 
 def _mutations(base: bytes) -> st.SearchStrategy[bytes]:
@@ -83,6 +88,13 @@ def test_decrypt_signal_message_mutated(data: bytes) -> None:
 @FUZZ
 @given(_mutations(SESSION_BLOB))
 def test_session_deserialize(data: bytes) -> None:
+    with contextlib.suppress(OmemoError):
+        Session.deserialize(data)
+
+
+@FUZZ
+@given(_mutations(SESSION_V2_BLOB))
+def test_session_v2_deserialize(data: bytes) -> None:
     with contextlib.suppress(OmemoError):
         Session.deserialize(data)
 

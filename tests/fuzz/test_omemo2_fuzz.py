@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -25,6 +26,10 @@ SESSION_A, FIRST = engine.encrypt_key(
 SESSION_B = engine.decrypt_key(BOB, BOB_PREKEYS, None, FIRST.data, True).session
 _, SECOND = engine.encrypt_key(SESSION_A, b"j" * 48, os.urandom)
 SESSION_BLOB = SESSION_B.to_bytes()
+#: a version 2 blob with both genuinely skipped and speculative keys
+SESSION_V2_BLOB = (
+    Path(__file__).parents[1] / "unit" / "omemo" / "samples" / "omemo2_session_v2.bin"
+).read_bytes()
 PREKEYS_BLOB = dump_prekeys(BOB_PREKEYS)
 
 
@@ -69,7 +74,11 @@ def test_decrypt_key_mutated_messages(flips: list[int], cut: int, first: bool) -
 @FUZZ
 @given(st.lists(st.integers(0, 10**6), max_size=3), st.integers(0, 40), st.binary(max_size=64))
 def test_state_blobs(flips: list[int], cut: int, junk: bytes) -> None:
-    for blob, load in ((SESSION_BLOB, Session.from_bytes), (PREKEYS_BLOB, load_prekeys)):
+    for blob, load in (
+        (SESSION_BLOB, Session.from_bytes),
+        (SESSION_V2_BLOB, Session.from_bytes),
+        (PREKEYS_BLOB, load_prekeys),
+    ):
         for candidate in (mutate(blob, flips, cut), junk, blob + junk):
             with contextlib.suppress(OmemoError):
                 load(candidate)

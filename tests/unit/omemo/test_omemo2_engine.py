@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 import pytest
 
-from omemo_desktop.omemo import fingerprint, sce
+from omemo_desktop.omemo import fingerprint, ratchet, sce
 from omemo_desktop.omemo.errors import (
     AuthenticationFailed,
     BadSignature,
@@ -25,6 +25,7 @@ from omemo_desktop.omemo.errors import (
 )
 from omemo_desktop.omemo.keys import IdentityKeyPair
 from omemo_desktop.omemo.twomemo import engine, labels, optout
+from omemo_desktop.omemo.twomemo.profile import PROFILE
 from omemo_desktop.omemo.twomemo.session import Session, dump_prekeys, load_prekeys
 from omemo_desktop.omemo.twomemo.x3dh import (
     PREKEY_TARGET,
@@ -170,6 +171,26 @@ def test_frozen_session_sample_v1_loads() -> None:
     identity = IdentityKeyPair.from_seed(bytes(range(32)))
     got = engine.decrypt_key(identity, prekeys, b_session, data, False)
     assert got.key_material == b"sample key material".ljust(48, b".")
+    # version 1 had one key store: whatever it holds counts as genuinely skipped
+    assert not session.ratchet.speculative and not b_session.ratchet.speculative
+    assert session.to_bytes().startswith(b"O2SS\x02")
+
+
+def test_frozen_session_sample_v2_loads() -> None:
+    """samples/make_v2_samples.py: a genuinely skipped and a speculative key; both still open
+    their messages after loading, and the blob is written back identically."""
+    blob = (SAMPLES / "omemo2_session_v2.bin").read_bytes()
+    session = Session.from_bytes(blob)
+    assert session.to_bytes() == blob
+    r = session.ratchet
+    assert [n for _, n in r.skipped] == [1] and [n for _, n in r.speculative] == [1, 3]
+    for name, expected in (("speculative", 3), ("skipped", 1)):
+        data = (SAMPLES / f"omemo2_message_v2_{name}.bin").read_bytes()
+        r, got = ratchet.decrypt(PROFILE, r, data, session.ad)
+        assert got.plaintext == bytes([expected]) * 48 and got.from_skipped
+    assert not r.skipped and [n for _, n in r.speculative] == [1]
+    with pytest.raises(StateVersionError):
+        Session.from_bytes(b"O2SS\x03" + blob[5:])
 
 
 def test_payload_errors() -> None:

@@ -17,6 +17,7 @@ from omemo_desktop.omemo.errors import (
     OmemoError,
     TooManySkipped,
 )
+from omemo_desktop.omemo.legacy.session import PROFILE as LEGACY_PROFILE
 from omemo_desktop.omemo.ratchet import Header, RatchetState
 from omemo_desktop.omemo.twomemo.profile import PROFILE, Omemo2Profile
 
@@ -55,9 +56,11 @@ def test_round_trip_and_dh_steps() -> None:
         for pt, data in msgs:
             alice, result = ratchet.decrypt(PROFILE, alice, data, AD)
             assert result.plaintext == pt
-    # pn_inclusive keeps one (normally unused) key at index pn of each finished peer chain
-    assert {n for _, n in bob.skipped} <= {3}
-    assert {n for _, n in alice.skipped} <= {2}
+    # pn_inclusive keeps one (normally unused) key at index pn of each finished peer chain,
+    # apart from the genuinely skipped ones (none here)
+    assert not bob.skipped and not alice.skipped
+    assert {n for _, n in bob.speculative} == {3}
+    assert {n for _, n in alice.speculative} == {2}
 
 
 def test_passive_cannot_send_first() -> None:
@@ -195,3 +198,90 @@ def test_failed_decrypt_leaves_state_unchanged(garbage: bytes, flip: int) -> Non
             assert candidate == msgs[1][1] or bob2 != before
     bob, result = ratchet.decrypt(PROFILE, bob, msgs[1][1], AD)
     assert result.plaintext == msgs[1][0]
+
+
+def _exchange(
+    sender: RatchetState,
+    receiver: RatchetState,
+    profile: ratchet.RatchetProfile = PROFILE,
+    sender_profile: ratchet.RatchetProfile | None = None,
+) -> tuple[RatchetState, RatchetState]:
+    sender, msgs = send(sender, 1, sender_profile or profile)
+    receiver, result = ratchet.decrypt(profile, receiver, msgs[0][1], AD)
+    assert result.plaintext == msgs[0][0]
+    return sender, receiver
+
+
+@pytest.mark.parametrize("profile", [PROFILE, LEGACY_PROFILE], ids=["omemo2", "legacy"])
+def test_long_alternating_conversation_keeps_the_key_store_near_empty(
+    profile: ratchet.RatchetProfile,
+) -> None:
+    """3,000 alternating messages with a spec-conforming peer (every one a DH ratchet step):
+    no genuinely skipped keys pile up, the speculative ones stay at one per recent chain, and
+    a message held back at the start still decrypts at the end (nothing crowded it out)."""
+    alice, bob = pair(profile)
+    alice, bob = _exchange(alice, bob, profile)
+    bob, alice = _exchange(bob, alice, profile)
+    alice, held = send(alice, 1, profile)  # delayed until the end of the conversation
+    for i in range(3_000):
+        if i % 2:
+            bob, alice = _exchange(bob, alice, profile)
+        else:
+            alice, bob = _exchange(alice, bob, profile)
+        assert len(alice.speculative) <= ratchet.SPECULATIVE_CHAINS
+        assert len(bob.speculative) <= ratchet.SPECULATIVE_CHAINS
+    assert len(alice.skipped) == 0 and len(bob.skipped) == 1  # only the held message's key
+    assert len(bob.speculative) == ratchet.SPECULATIVE_CHAINS
+    bob, result = ratchet.decrypt(profile, bob, held[0][1], AD)
+    assert result.plaintext == held[0][0] and result.from_skipped
+    assert not bob.skipped
+
+
+def test_speculative_key_is_dropped_after_five_dh_steps() -> None:
+    quirky = LibsignalStylePn()
+    alice, bob = pair()
+    alice, bob = _exchange(alice, bob, sender_profile=quirky)
+    bob, alice = _exchange(bob, alice)
+    alice, chain = send(alice, 2, quirky)  # the 2nd is late; the next chain's pn will say 1
+    bob, _ = ratchet.decrypt(PROFILE, bob, chain[0][1], AD)
+    late_chain = alice.dhs_public
+    bob, alice = _exchange(bob, alice)
+    alice, bob = _exchange(alice, bob, sender_profile=quirky)
+    # the only key of that chain that libsignal-style pn needs is kept, but as speculative
+    assert (late_chain, 1) in bob.speculative and not bob.skipped
+    for step in range(ratchet.SPECULATIVE_CHAINS - 1):
+        bob, alice = _exchange(bob, alice)
+        alice, bob = _exchange(alice, bob, sender_profile=quirky)
+        assert (late_chain, 1) in bob.speculative, step
+    still_late = bob  # 4 further DH steps: still decryptable
+    _, result = ratchet.decrypt(PROFILE, still_late, chain[1][1], AD)
+    assert result.plaintext == chain[1][0] and result.from_skipped
+    bob, alice = _exchange(bob, alice)
+    alice, bob = _exchange(alice, bob, sender_profile=quirky)
+    assert all(dh != late_chain for dh, _ in bob.speculative)  # the 5th step dropped it
+    assert len(bob.speculative) <= ratchet.SPECULATIVE_CHAINS
+    with pytest.raises(OmemoError):
+        ratchet.decrypt(PROFILE, bob, chain[1][1], AD)
+
+
+def test_speculative_keys_make_room_first() -> None:
+    alice, bob = pair()
+    for _ in range(ratchet.SPECULATIVE_CHAINS + 2):
+        alice, bob = _exchange(alice, bob)
+        bob, alice = _exchange(bob, alice)
+    assert len(bob.speculative) == ratchet.SPECULATIVE_CHAINS
+    newest = list(bob.speculative)[-1]
+    last_chain = alice.dhs_public
+    # a new chain whose message 998 arrives first: 998 genuinely skipped keys, plus 5
+    # speculative ones (the oldest aged out, the last chain's added) would be 1,003 > 1,000
+    alice, msgs = send(alice, 999)
+    bob, _ = ratchet.decrypt(PROFILE, bob, msgs[-1][1], AD)
+    assert len(bob.skipped) == 998  # no genuine key was evicted
+    assert len(bob.skipped) + len(bob.speculative) == ratchet.MAX_STORED
+    assert list(bob.speculative) == [newest, (last_chain, 1)]  # the oldest 3 went first
+    # more genuine keys: every speculative key goes before the oldest genuine one
+    alice, more = send(alice, 3)
+    bob, _ = ratchet.decrypt(PROFILE, bob, more[-1][1], AD)
+    assert not bob.speculative and len(bob.skipped) == ratchet.MAX_STORED
+    bob, result = ratchet.decrypt(PROFILE, bob, msgs[0][1], AD)
+    assert result.plaintext == msgs[0][0]

@@ -24,6 +24,7 @@ from omemo_desktop.omemo.errors import (
 )
 from omemo_desktop.omemo.keys import IdentityKeyPair
 from omemo_desktop.omemo.legacy import engine, proto, signatures, wire
+from omemo_desktop.omemo.legacy import session as legacy_session
 from omemo_desktop.omemo.legacy.bundle import Bundle, OwnPreKeys
 from omemo_desktop.omemo.legacy.session import MAX_SKIP, Session
 
@@ -348,3 +349,27 @@ def test_frozen_v1_samples_load_and_work() -> None:
     late = (SAMPLES / "session-v1-next-message.bin").read_bytes()
     d = engine.decrypt_key(bob, prekeys, session, late, True)
     assert d.key_material == b"z" * 32
+    # version 1 had one key store: its key counts as genuinely skipped
+    assert not session.ratchet.speculative
+    assert session.serialize().startswith(b"OLSS\x02")
+
+
+def test_frozen_v2_sample_keeps_speculative_keys_apart() -> None:
+    """samples/session-v2*.bin (tests/unit/omemo/samples/make_v2_samples.py): one genuinely
+    skipped and one speculative key of the same old chain; both messages still decrypt."""
+    blob = (SAMPLES / "session-v2.bin").read_bytes()
+    session = Session.deserialize(blob)
+    assert session.serialize() == blob
+    assert [n for _, n in session.ratchet.skipped] == [1]
+    assert [n for _, n in session.ratchet.speculative] == [1, 3]
+    for name, expected in (("speculative", 3), ("skipped", 1)):
+        data = (SAMPLES / f"session-v2-{name}-message.bin").read_bytes()
+        session, plaintext = legacy_session.decrypt(session, data)
+        assert plaintext == bytes([expected]) * 32
+    assert not session.ratchet.skipped and len(session.ratchet.speculative) == 1
+
+
+def test_speculative_keys_in_a_v1_blob_are_refused() -> None:
+    blob = Session.deserialize((SAMPLES / "session-v2.bin").read_bytes()).serialize()
+    with pytest.raises(StateVersionError):
+        Session.deserialize(b"OLSS\x01" + blob[5:])
