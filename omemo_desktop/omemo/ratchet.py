@@ -81,7 +81,7 @@ MAX_STORED: Final = 1000
 PREVIOUS_CHAINS: Final = 5
 #: A speculative key (index ``pn`` of a finished peer chain, see ``pn_inclusive``) is dropped
 #: when its chain is no longer among this many previous receiving chains, i.e. at the 5th
-#: further DH ratchet step. libsignal's late last message arrives long before that.
+#: further DH ratchet step (libsignal itself keeps only 5 receiving chains, too).
 SPECULATIVE_CHAINS: Final = 5
 EMPTY_SKIPPED: Final[SkippedKeys] = MappingProxyType({})
 
