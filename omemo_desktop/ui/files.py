@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QProgressBar,
     QPushButton,
-    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -232,6 +231,9 @@ class FileMessageWidget(QFrame):
         layout.setSpacing(4)
         row = QHBoxLayout()
         icon = QLabel(self)
+        # QStyle's Python type costs ~15 ms to create (all its enums): only with a file.
+        from PySide6.QtWidgets import QStyle
+
         icon.setPixmap(self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon).pixmap(20))
         row.addWidget(icon)
         self.name = QLabel(info.name, self)
