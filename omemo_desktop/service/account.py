@@ -137,6 +137,10 @@ class Account:
         self._drain_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
         self._catch_up_done = asyncio.Event()
+        # Archives read up to the present in this session: only then may live messages move
+        # their cursor (an offline or resumed message may be newer than one still unread).
+        self._caught_up: set[str] = set()
+        self._caught_up_before: set[str] = set()
         # Inbound items wait until the account is fully set up (OMEMO keys loaded), so
         # messages delivered right after login (offline storage) are never dropped.
         self.ready = asyncio.Event()
@@ -206,10 +210,13 @@ class Account:
         elif isinstance(item, SessionStarted):
             self.bus.publish(ConnectionStateChanged(self.jid, "connected"))
             self.bus.publish(RosterChanged(self.jid, tuple(self.contacts())))
-            if not item.resumed:
+            if item.resumed:
+                self._caught_up |= self._caught_up_before  # resumption lost nothing
+            else:
                 await self._catch_up()
             self.kick_outbox()
         elif isinstance(item, Disconnected):
+            self._caught_up_before, self._caught_up = self._caught_up, set()
             self.bus.publish(ConnectionStateChanged(self.jid, "disconnected", item.reason or None))
         elif isinstance(item, PresenceUpdate):
             self._on_presence(item)
@@ -228,10 +235,14 @@ class Account:
     async def _catch_up_archive(self, archive: str, archive_jid: str | None) -> None:
         """Page through an archive from its cursor; the cursor moves after each message."""
         after = await self.db.run(partial(CURSORS.get, archive=archive))
-        if after is None:
-            after = await self.db.run(partial(_newest_stanza_id_in, archive, archive_jid))
         start = None if after is not None else await self.catch_up_start()
         if after is None and start is None:
+            # No cursor and no start time: the newest stored id (a database from before
+            # cursors). Not preferred: a live message stored earlier may be newer than
+            # messages the archive still holds for us.
+            after = await self.db.run(partial(_newest_stanza_id_in, archive, archive_jid))
+        if after is None and start is None:
+            self._caught_up.add(archive)
             return  # first connection: the archive's past is history, not news
         async for page in self.client.archive(after=after, start=start, archive_jid=archive_jid):
             for msg in page:
@@ -242,6 +253,7 @@ class Account:
                             CURSORS.set, archive=archive, last_id=msg.stanza_id, now=self.clock()
                         )
                     )
+        self._caught_up.add(archive)
 
     async def catch_up_start(self) -> float | None:
         """Where the archive catch-up starts when nothing is stored yet (None: skip it)."""
@@ -372,12 +384,14 @@ class Account:
         )
 
         archive = peer if m.type == "groupchat" else self.jid
+        # live messages move the archive cursor too, once it is caught up
+        move_cursor = bool(m.stanza_id) and not m.archived and archive in self._caught_up
 
         def store(conn: sqlite3.Connection) -> Message | None:
             # The ratchet state and the message it produced commit together.
             if opened.persist is not None:
                 opened.persist(conn)
-            if m.stanza_id and not m.archived:  # live messages move the archive cursor too
+            if move_cursor and m.stanza_id:
                 CURSORS.set(conn, archive, m.stanza_id, self.clock())
             try:
                 return MESSAGES.add(conn, _in_arrival_order(conn, new, m.timestamp))
