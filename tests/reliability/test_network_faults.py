@@ -107,3 +107,29 @@ async def test_socket_cut_during_stream_resumption(peers: MakePeer) -> None:
     assert sorted(bob.bodies()) == sorted(["warm up", *during, *after])
     assert bob.m.connection_state(bob.jid) == "connected"
     print("resumed" if resumed.is_set() else "new session after the failed resumption")
+
+
+async def test_message_lost_with_the_servers_memory_is_fetched_from_the_archive(
+    peers: MakePeer, prosody: ProsodyServer
+) -> None:
+    """A message that only lived in the server's stream-management queue (alice's socket had
+    died) is gone when the server is killed; the archive still has it. A newer message from
+    offline storage arrives first when alice comes back and must not move her archive cursor
+    past the lost one."""
+    alice, bob = await peers("alice"), await peers("bob")
+    await bob.m.send_message(bob.jid, alice.jid, "first")
+    await alice.wait_bodies(["first"])
+
+    alice.acc.client.drop_socket()
+    await alice.m.close()  # the app is gone too; the server keeps the session hibernating
+    await bob.m.send_message(bob.jid, alice.jid, "in the hibernated session")
+    await _outbox_empty(bob)
+    await asyncio.to_thread(prosody.kill)
+    await asyncio.to_thread(prosody.start)
+    await bob.m.send_message(bob.jid, alice.jid, "from offline storage")
+    await _outbox_empty(bob)
+
+    alice = await peers("alice")
+    wanted = ["first", "in the hibernated session", "from offline storage"]
+    await alice.wait_bodies(wanted[1:])
+    exactly_once(await stored_bodies(alice.acc, bob.jid), wanted)
