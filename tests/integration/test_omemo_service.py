@@ -123,13 +123,13 @@ async def test_encrypted_catch_up_through_the_archive_ignores_duplicates_silentl
     await other.connect()
     taken = 0
     while taken < len(texts):
-        item = await asyncio.wait_for(other.inbound.get(), 20)
+        item = await asyncio.wait_for(other.inbound.get(), 40)
         taken += getattr(item, "encrypted", None) is not None
     await other.disconnect()
 
     bob = await clients.make("bob")
     await bob.m.catch_up(BOB)
-    assert await bob.wait_bodies(ALICE, 3) == texts
+    assert await bob.wait_bodies(ALICE, 3, timeout=40) == texts
     assert {e.message.encryption for e in bob.received(ALICE)} == {"omemo2"}
     await clients.close(bob)
 
@@ -142,7 +142,7 @@ async def test_encrypted_catch_up_through_the_archive_ignores_duplicates_silentl
     bob = await clients.make("bob")
     await bob.m.catch_up(BOB)
     await alice.m.send_message(ALICE, BOB, "live")
-    assert await bob.wait_bodies(ALICE, 1) == ["live"]  # seen again, but shown once only
+    assert await bob.wait_bodies(ALICE, 1, timeout=40) == ["live"]  # seen again, shown once
     assert not bob.of(DecryptionFailed)
     assert not [e for e in bob.of(MessageReceived) if e.message.notice]
     assert [v.body for v in await bob.m.history(BOB, ALICE)] == [*texts, "live"]
