@@ -136,6 +136,7 @@ class Account:
         self.ratchet_lock = asyncio.Lock()
         self._drain_task: asyncio.Task[None] | None = None
         self._flush_task: asyncio.Task[None] | None = None
+        self._retry_timers: set[asyncio.TimerHandle] = set()
         self._catch_up_done = asyncio.Event()
         # Archives read up to the present in this session: only then may live messages move
         # their cursor (an offline or resumed message may be newer than one still unread).
@@ -157,6 +158,8 @@ class Account:
         await self.client.connect(register=register)
 
     async def close(self) -> None:
+        for timer in self._retry_timers:
+            timer.cancel()
         await self.client.disconnect()
         for task in (self._drain_task, self._flush_task):
             if task is not None:
@@ -490,6 +493,19 @@ class Account:
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.create_task(self.flush_outbox(), name=f"outbox {self.jid}")
 
+    def _kick_later(self, delay: float) -> None:
+        """Flush again once a postponed entry is due (checked again while a flush runs)."""
+
+        def fire() -> None:
+            self._retry_timers.discard(handle)
+            if self._flush_task is not None and not self._flush_task.done():
+                self._kick_later(1.0)
+            else:
+                self.kick_outbox()
+
+        handle = asyncio.get_running_loop().call_later(max(delay, 0.0), fire)
+        self._retry_timers.add(handle)
+
     async def flush_outbox(self) -> None:
         """Send every due outbox entry, oldest first; stops quietly while offline."""
         async with self._send_lock:
@@ -550,6 +566,8 @@ class Account:
                     MESSAGES.set_state(conn, msg.id, DeliveryState.FAILED, str(blocked))
 
             await self.db.transaction(park)
+            if blocked.outbox_state == OutboxState.QUEUED:
+                self._kick_later(blocked.retry_after)  # nothing else would wake it up
             if failed:
                 self.bus.publish(
                     MessageStateChanged(
