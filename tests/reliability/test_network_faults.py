@@ -6,7 +6,10 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
+
 from omemo_desktop.service.api import ConnectionStateChanged
+from omemo_desktop.xmpp.errors import XmppTimeout
 from tests.helpers.prosody import ProsodyServer
 from tests.reliability.support import MakePeer, Peer, exactly_once, stored_bodies
 
@@ -133,3 +136,26 @@ async def test_message_lost_with_the_servers_memory_is_fetched_from_the_archive(
     wanted = ["first", "in the hibernated session", "from offline storage"]
     await alice.wait_bodies(wanted[1:])
     exactly_once(await stored_bodies(alice.acc, bob.jid), wanted)
+
+
+async def test_a_send_postponed_by_a_failed_key_lookup_is_retried_on_its_own(
+    peers: MakePeer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server does not answer the first device-list lookup in time: the message waits in
+    the outbox (queued, retry in 10 s) and then goes out without any other event."""
+    alice, bob = await peers("alice"), await peers("bob")
+    acc = alice.acc
+    real = acc.refresh_devices
+    failures: list[str] = []
+
+    async def slow_once(jid: str) -> None:
+        if not failures:
+            failures.append(jid)
+            raise XmppTimeout("the server did not answer in time")
+        await real(jid)
+
+    monkeypatch.setattr(acc, "refresh_devices", slow_once)
+    await alice.m.send_message(alice.jid, bob.jid, "eventually")
+    await bob.wait_bodies(["eventually"], timeout=30)
+    assert failures == [bob.jid]
+    exactly_once(await stored_bodies(bob.acc, alice.jid), ["eventually"])
