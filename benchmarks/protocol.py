@@ -26,7 +26,6 @@ from typing import Any
 
 import oldmemo.oldmemo as om
 import twomemo.twomemo as tw
-from omemo.storage import Just, Maybe, Nothing, Storage
 from slixmpp.xmlstream.tostring import tostring
 
 from omemo_desktop.omemo.keys import IdentityKeyPair
@@ -38,6 +37,7 @@ from omemo_desktop.service.omemo_account import FALLBACK_BODY, _eme
 from omemo_desktop.storage import Namespace
 from omemo_desktop.xmpp import omemo_xml as ox
 from omemo_desktop.xmpp import stanzas
+from tests.helpers.reference_storage import MemoryStorage
 
 from . import floor
 from .common import Config, Row, Stats, interleaved, interleaved_many, reps_for
@@ -52,23 +52,6 @@ ENVELOPE = (
 BODY = b"Hi! See you at eight? Bring the slides, please; I'll bring the coffee." * 1
 PEER = "bob@example.org"
 TARGET = 2.0  # the issue's target: within 2x of the primitives floor
-
-
-class MemoryStorage(Storage):
-    """The references' storage interface, in a dict (as in tests/interop)."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.data: dict[str, Any] = {}
-
-    async def _load(self, key: str) -> Maybe[Any]:
-        return Just(self.data[key]) if key in self.data else Nothing()
-
-    async def _store(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    async def _delete(self, key: str) -> None:
-        self.data.pop(key, None)
 
 
 # --- our side ---------------------------------------------------------------------------------
@@ -226,7 +209,7 @@ class Theirs:
 
     async def device(self) -> tuple[Any, Any]:
         cls = tw.Twomemo if self.version == "omemo2" else om.Oldmemo
-        backend = cls(MemoryStorage())
+        backend = cls(MemoryStorage(cache=True))
         await backend.generate_pre_keys(100)
         return backend, await backend.get_bundle(PEER, 2)
 

@@ -13,36 +13,22 @@ import sys
 from typing import Any
 
 import omemo
-from omemo.storage import Just, Maybe, Nothing
-from omemo.types import DeviceInformation, JSONType
+from omemo.types import DeviceInformation
 from slixmpp import JID, ClientXMPP
 from slixmpp.plugins import register_plugin
 from slixmpp.stanza import Message
 from slixmpp_omemo import XEP_0384
 
+from tests.helpers.reference_storage import MemoryStorage
+
 TWOMEMO_DEVICES = "urn:xmpp:omemo:2:devices"
-
-
-class _MemoryStorage(omemo.Storage):
-    def __init__(self) -> None:
-        super().__init__()
-        self._data: dict[str, JSONType] = {}
-
-    async def _load(self, key: str) -> Maybe[JSONType]:
-        return Just(self._data[key]) if key in self._data else Nothing()
-
-    async def _store(self, key: str, value: JSONType) -> None:
-        self._data[key] = value
-
-    async def _delete(self, key: str) -> None:
-        self._data.pop(key, None)
 
 
 class XEP_0384Bot(XEP_0384):  # slixmpp's plugin naming
     default_config = {"fallback_message": "This message is OMEMO encrypted."}  # noqa: RUF012
 
     def plugin_init(self) -> None:
-        self._storage = _MemoryStorage()
+        self._storage = MemoryStorage()
         super().plugin_init()
 
     @property

@@ -30,31 +30,17 @@ import oldmemo.etree
 import slixmpp
 import twomemo
 import twomemo.etree
-from omemo.storage import Just, Maybe, Nothing, Storage
 from slixmpp.xmlstream.handler import CoroutineCallback
 from slixmpp.xmlstream.matcher import StanzaPath
 from slixmpp_omemo.base_session_manager import TrustLevel
 from slixmpp_omemo.xep_0384 import _make_session_manager
 
+from tests.helpers.reference_storage import MemoryStorage
+
 NS_SCE = "urn:xmpp:sce:1"
 NS_CLIENT = "jabber:client"
 NS_EME = "urn:xmpp:eme:0"
 NAMESPACES = {"legacy": oldmemo.oldmemo.NAMESPACE, "omemo2": twomemo.twomemo.NAMESPACE}
-
-
-class MemoryStorage(Storage):
-    def __init__(self) -> None:
-        super().__init__(disable_cache=True)
-        self.data: dict[str, Any] = {}
-
-    async def _load(self, key: str) -> Maybe[Any]:
-        return Just(self.data[key]) if key in self.data else Nothing()
-
-    async def _store(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    async def _delete(self, key: str) -> None:
-        self.data.pop(key, None)
 
 
 @dataclass(frozen=True)

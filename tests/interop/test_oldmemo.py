@@ -23,7 +23,6 @@ from oldmemo.oldmemo import (
     PlainKeyMaterialImpl,
 )
 from omemo.session import Initiation
-from omemo.storage import Just, Maybe, Nothing, Storage
 
 from omemo_desktop.omemo import primitives
 from omemo_desktop.omemo.errors import DuplicateMessage
@@ -31,25 +30,11 @@ from omemo_desktop.omemo.keys import IdentityKeyPair
 from omemo_desktop.omemo.legacy import engine
 from omemo_desktop.omemo.legacy.bundle import Bundle, OwnPreKeys
 from omemo_desktop.omemo.legacy.session import Session
+from tests.helpers.reference_storage import MemoryStorage
 
 NS = f"{{{NAMESPACE}}}"
 THEIR_JID, OUR_JID = "oracle@example.org", "us@example.org"
 THEIR_DEVICE, OUR_DEVICE = 4242, 1009
-
-
-class MemoryStorage(Storage):
-    def __init__(self) -> None:
-        super().__init__(disable_cache=True)
-        self.data: dict[str, Any] = {}
-
-    async def _load(self, key: str) -> Maybe[Any]:
-        return Just(self.data[key]) if key in self.data else Nothing()
-
-    async def _store(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    async def _delete(self, key: str) -> None:
-        self.data.pop(key, None)
 
 
 def _seed_with_sign(bit: int) -> bytes:

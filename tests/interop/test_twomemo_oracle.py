@@ -14,30 +14,15 @@ from typing import Any, TypeVar
 import twomemo.twomemo as tw
 import x3dh
 from omemo.session import Initiation
-from omemo.storage import Just, Maybe, Nothing, Storage
 
 from omemo_desktop.omemo.twomemo.x3dh import Bundle
+from tests.helpers.reference_storage import MemoryStorage
 
 T = TypeVar("T")
 
 
 def run(coro: Coroutine[Any, Any, T]) -> T:
     return asyncio.run(coro)
-
-
-class MemoryStorage(Storage):
-    def __init__(self) -> None:
-        super().__init__(disable_cache=True)
-        self.data: dict[str, Any] = {}
-
-    async def _load(self, key: str) -> Maybe[Any]:
-        return Just(self.data[key]) if key in self.data else Nothing()
-
-    async def _store(self, key: str, value: Any) -> None:
-        self.data[key] = value
-
-    async def _delete(self, key: str) -> None:
-        self.data.pop(key, None)
 
 
 class Peer:
