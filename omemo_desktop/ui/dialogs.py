@@ -4,7 +4,6 @@ requests, verification URIs, search, message info and settings."""
 from __future__ import annotations
 
 import datetime as dt
-import re
 
 from PySide6.QtCore import QSettings, Qt, Signal
 from PySide6.QtGui import QFont, QGuiApplication
@@ -31,9 +30,9 @@ from omemo_desktop.service.api import DeviceView, MessageView, MessengerApi
 from .fingerprint import FingerprintView
 from .qt_compat import emit
 from .tasks import TaskRunner
+from .values import check_jid, setting_bool
 from .widgets import Banner, Busy
 
-JID_RE = re.compile(r"^[^@/\s]+@[^@/\s]+\.[^@/\s]+$|^[^@/\s]+@localhost$")
 NAMESPACE_NAMES = {"omemo2": "OMEMO 2", "legacy": "OMEMO (legacy)", "both": "OMEMO 2 and legacy"}
 TRUST_NAMES = {
     "undecided": "Not decided yet",
@@ -41,15 +40,6 @@ TRUST_NAMES = {
     "verified": "Verified",
     "distrusted": "Not trusted",
 }
-
-
-def check_jid(jid: str) -> str | None:
-    """None if the address looks usable, else a sentence saying what to fix."""
-    if not jid:
-        return "Enter an address such as alice@example.org."
-    if not JID_RE.match(jid):
-        return f"“{jid}” is not an XMPP address. It looks like name@example.org."
-    return None
 
 
 def check_server(server: str) -> str | None:
@@ -727,10 +717,10 @@ class SettingsDialog(QDialog):
         )
         self.notifications = QCheckBox("Show a desktop notification for new messages")
         self.notifications.setAccessibleName("Desktop notifications")
-        self.notifications.setChecked(_bool(settings.value("notifications", True)))
+        self.notifications.setChecked(setting_bool(settings.value("notifications", True)))
         self.previews = QCheckBox("Include the message text in notifications")
         self.previews.setAccessibleName("Message text in notifications")
-        self.previews.setChecked(_bool(settings.value("notification_previews", False)))
+        self.previews.setChecked(setting_bool(settings.value("notification_previews", False)))
         form.addRow("New devices:", self.trust_policy)
         form.addRow("Encryption:", self.encryption)
         form.addRow("", self.notifications)
@@ -752,12 +742,6 @@ class SettingsDialog(QDialog):
         self.settings.setValue("notification_previews", self.previews.isChecked())
         self.settings.sync()
         self.accept()
-
-
-def _bool(value: object) -> bool:
-    if isinstance(value, str):
-        return value.lower() in ("1", "true", "yes")
-    return bool(value)
 
 
 def bold(font: QFont) -> QFont:

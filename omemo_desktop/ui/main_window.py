@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from functools import partial
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QSettings, QSize, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QIcon, QKeySequence, QPainter, QPixmap
@@ -61,39 +62,37 @@ from omemo_desktop.service.api import (
 )
 
 from . import icons
-from .about import open_about
 from .bridge import EventBridge
 from .chat_view import ENCRYPTION_NAMES, ChatView
 from .composer import Composer
-from .dialogs import (
-    AddAccountDialog,
-    AddContactDialog,
-    MessageInfoDialog,
-    OptOutDialog,
-    SearchDialog,
-    SettingsDialog,
-    SubscriptionDialog,
-    TrustDialog,
-    VerificationUriDialog,
-    _bool,
-)
 from .files import FileSharing
-from .pages import ContactPage, OwnDevicesPage
 from .qt_compat import emit
-from .rooms import (
-    InvitationDialog,
-    InviteDialog,
-    JoinRoomDialog,
-    ParticipantsPanel,
-    RoomSettingsDialog,
-    local_room_name,
-    nick_of,
-    omemo_unavailable_text,
-    room_status,
-    room_title,
-)
 from .tasks import TaskRunner
+from .values import setting_bool
 from .widgets import Banner
+
+# The dialogs, pages, rooms and about modules are imported where first used, not here: the
+# window paints before any of them is needed, and importing them up front (their classes, the
+# Qt enums they touch) cost ~25-60 ms of cold start (issue #13).
+if TYPE_CHECKING:
+    from .dialogs import (
+        AddAccountDialog,
+        AddContactDialog,
+        OptOutDialog,
+        SearchDialog,
+        SettingsDialog,
+        SubscriptionDialog,
+        TrustDialog,
+        VerificationUriDialog,
+    )
+    from .pages import ContactPage, OwnDevicesPage
+    from .rooms import (
+        InvitationDialog,
+        InviteDialog,
+        JoinRoomDialog,
+        ParticipantsPanel,
+        RoomSettingsDialog,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +239,7 @@ class MainWindow(QMainWindow):
         )
         security = menu.addMenu("&Security")
         security.addActions([self.own_devices_action, self.verify_uri_action])
-        self.about_action = self._action("&About omemo-desktop", None, lambda: open_about(self))
+        self.about_action = self._action("&About omemo-desktop", None, self._open_about)
         menu.addMenu("&Help").addAction(self.about_action)
 
     def _build_ui(self) -> None:
@@ -403,15 +402,9 @@ class MainWindow(QMainWindow):
         middle = QSplitter(Qt.Orientation.Horizontal)
         middle.setChildrenCollapsible(False)
         middle.addWidget(self.chat)
-        self.participants = ParticipantsPanel()
-        self.participants.details_requested.connect(self.open_member_page)
-        self.participants.invite_requested.connect(self.open_invite)
-        self.participants.remove_requested.connect(self._on_participants_remove_requested)
-        self.participants.hide()
-        middle.addWidget(self.participants)
         middle.setStretchFactor(0, 1)
-        middle.setStretchFactor(1, 0)
-        middle.setSizes([520, 250])
+        self._middle = middle
+        self._participants: ParticipantsPanel | None = None  # made when a room first needs it
         layout.addWidget(middle, 1)
         self.chat_banner = Banner()
         layout.addWidget(self.chat_banner)
@@ -551,6 +544,8 @@ class MainWindow(QMainWindow):
         account = account or self.account or ""
         room = self._room(jid, account)
         if room is not None:
+            from .rooms import local_room_name, room_title
+
             return room_title(room, local_room_name(self.settings, account, jid))
         return display_name(self._contact(jid, account), jid)
 
@@ -606,6 +601,8 @@ class MainWindow(QMainWindow):
             unread = self.unread.get((account, jid), 0)
             presence = icons.presence_color(contact.available, contact.show) if contact else None
             icon = QIcon(icons.avatar_pixmap(jid, name, 36, presence=presence, unread=unread))
+            from .rooms import room_status
+
             state = (
                 room_status(room, with_nick=False)
                 if room is not None
@@ -744,6 +741,8 @@ class MainWindow(QMainWindow):
         contact = self._contact(self.peer or "")
         room = self._room(self.peer or "")
         if room is not None:
+            from .rooms import room_status
+
             self.peer_status.setText(room_status(room))
         elif typing:
             self.peer_status.setText("typing…")
@@ -765,6 +764,8 @@ class MainWindow(QMainWindow):
             self.encryption_button.setEnabled(False)
             self.encryption_button.setText("Not encrypted")
             self.encryption_button.setIcon(QIcon(icons.lock_pixmap("none", 16)))
+            from .rooms import omemo_unavailable_text
+
             self.encryption_button.setToolTip(omemo_unavailable_text(room))
             self.encryption_button.setAccessibleName("Not encrypted: OMEMO is unavailable here")
             return
@@ -817,6 +818,8 @@ class MainWindow(QMainWindow):
             self.opt_out_dialog.close()
         key = (self.account, peer)
         asked = self.opt_out_requests.get(key)
+        from .dialogs import OptOutDialog
+
         dialog = OptOutDialog(
             self._title(peer), reason=asked or None, requested=asked is not None, parent=self
         )
@@ -1016,6 +1019,8 @@ class MainWindow(QMainWindow):
         )
 
     def _on_chat_info_requested(self, message: MessageView) -> None:
+        from .dialogs import MessageInfoDialog
+
         MessageInfoDialog(message, self).open()
 
     # ----------------------------------------------------------------- events
@@ -1041,6 +1046,8 @@ class MainWindow(QMainWindow):
         if message.direction == "out":
             prefix = "You: "
         elif self._room(message.peer, account) is not None:
+            from .rooms import nick_of
+
             prefix = f"{nick_of(message.sender)}: "  # in a room, say who wrote it
         else:
             prefix = ""
@@ -1090,7 +1097,7 @@ class MainWindow(QMainWindow):
             self._notify(event.account, message)
 
     def _notify(self, account: str, message: MessageView) -> None:
-        if not _bool(self.settings.value("notifications", True)):
+        if not setting_bool(self.settings.value("notifications", True)):
             return
         if self.tray is None:
             # No tray (e.g. GNOME without an extension): ask for attention in the task bar
@@ -1100,12 +1107,14 @@ class MainWindow(QMainWindow):
         name = self._title(message.peer, account)
         body = (
             message.body
-            if _bool(self.settings.value("notification_previews", False))
+            if setting_bool(self.settings.value("notification_previews", False))
             else "New message"
         )
         if (file := shared_file(message)) is not None and body != "New message":
             body = "File: " + file.name  # the link holds the key: never into the notification
         if self._room(message.peer, account) is not None:
+            from .rooms import nick_of
+
             body = f"{nick_of(message.sender)}: {body}"
         self.tray.showMessage(name, body, icons.app_icon(), 5000)
 
@@ -1157,6 +1166,8 @@ class MainWindow(QMainWindow):
         key = (event.account, event.jid)
         if key in self.subscription_dialogs:
             return
+        from .dialogs import SubscriptionDialog
+
         dialog = SubscriptionDialog(event.account, event.jid, self)
         self.subscription_dialogs[key] = dialog
 
@@ -1181,6 +1192,8 @@ class MainWindow(QMainWindow):
         if dialog is not None:
             dialog.close()
         room = self._room(event.peer, event.account)
+        from .dialogs import TrustDialog
+
         dialog = TrustDialog(
             self.messenger,
             self.runner,
@@ -1199,7 +1212,7 @@ class MainWindow(QMainWindow):
     def _on_bridge_trust_changed(self, event: TrustChanged) -> None:
         log.debug("trust of %s/%s is now %s", event.peer, event.device_id, event.trust)
         room = self._room(self.peer or "", event.account)
-        if room is not None and event.peer in room.members and self.participants.isVisible():
+        if room is not None and event.peer in room.members and self._participants_shown():
             self.participants.refresh_trust()
 
     def _on_bridge_decryption_failed(self, event: DecryptionFailed) -> None:
@@ -1226,12 +1239,36 @@ class MainWindow(QMainWindow):
         self.details_button.setVisible(not is_room)
         self.members_button.setVisible(is_room)
         self.room_settings_button.setVisible(is_room)
-        self.participants.setVisible(is_room and self.members_button.isChecked())
+        if is_room or self._participants is not None:
+            self.participants.setVisible(is_room and self.members_button.isChecked())
         if room is not None and self.messenger is not None and self.account is not None:
             self._show_participants(room)
             if not room.omemo_capable:
+                from .rooms import omemo_unavailable_text
+
                 self.chat_banner.show_text("warning", omemo_unavailable_text(room))
         self._update_room_actions()
+
+    @property
+    def participants(self) -> ParticipantsPanel:
+        """The members panel beside a room's chat, made (and rooms.py imported) on first use:
+        a start-up without group chats never needs it."""
+        if self._participants is None:
+            from .rooms import ParticipantsPanel
+
+            panel = ParticipantsPanel()
+            panel.details_requested.connect(self.open_member_page)
+            panel.invite_requested.connect(self.open_invite)
+            panel.remove_requested.connect(self._on_participants_remove_requested)
+            panel.hide()
+            self._middle.addWidget(panel)
+            self._middle.setStretchFactor(1, 0)
+            self._middle.setSizes([max(self._middle.width() - 250, 520), 250])
+            self._participants = panel
+        return self._participants
+
+    def _participants_shown(self) -> bool:
+        return self._participants is not None and self._participants.isVisible()
 
     def _show_participants(self, room: RoomView) -> None:
         if self.messenger is None or self.account is None:
@@ -1250,7 +1287,9 @@ class MainWindow(QMainWindow):
             self.members_button.toggle()
 
     def _on_members_button_toggled(self, on: bool) -> None:
-        self.participants.setVisible(on and self._room(self.peer or "") is not None)
+        visible = on and self._room(self.peer or "") is not None
+        if visible or self._participants is not None:
+            self.participants.setVisible(visible)
 
     def _store_room(self, account: str, room: RoomView) -> None:
         before = self.rooms.setdefault(account, {}).get(room.jid)
@@ -1281,6 +1320,8 @@ class MainWindow(QMainWindow):
         if self.messenger is None or self.account is None:
             return None
         account = self.account
+        from .rooms import JoinRoomDialog
+
         dialog = JoinRoomDialog(self.messenger, self.runner, account, room or "", self)
         dialog.joined.connect(lambda r: self._store_room(account, r))
         dialog.accepted.connect(
@@ -1305,6 +1346,8 @@ class MainWindow(QMainWindow):
             return None
         account = self.account
         contacts = list(self.contacts.get(account, {}).values())
+        from .rooms import InviteDialog
+
         dialog = InviteDialog(self.messenger, self.runner, account, room, contacts, self)
         dialog.invited.connect(lambda r: self._store_room(account, r))
         dialog.open()
@@ -1315,6 +1358,8 @@ class MainWindow(QMainWindow):
         if self.messenger is None or self.account is None or room is None:
             return None
         account = self.account
+        from .rooms import RoomSettingsDialog
+
         dialog = RoomSettingsDialog(self.messenger, self.runner, self.settings, account, room, self)
         dialog.updated.connect(lambda r: self._store_room(account, r))
         dialog.renamed.connect(lambda _jid, _name: self._on_room_renamed())
@@ -1333,7 +1378,8 @@ class MainWindow(QMainWindow):
         self.unread.pop((account, room), None)
         if (account, room) == (self.account, self.peer):
             self.peer = None
-            self.participants.hide()
+            if self._participants is not None:
+                self._participants.hide()
             self._show_welcome("You left the group chat.", False)
         self._refresh_lists()
         self._update_room_actions()
@@ -1343,6 +1389,8 @@ class MainWindow(QMainWindow):
         if self.messenger is None or self.account is None:
             return None
         contact = self._contact(jid) or ContactView(jid=jid, name="", subscription="none")
+        from .pages import ContactPage
+
         page = ContactPage(
             self.messenger,
             self.runner,
@@ -1363,11 +1411,11 @@ class MainWindow(QMainWindow):
     def _schedule_member_refresh(self) -> None:
         """A message in the open room may follow a trust decision made by policy (blind,
         TOFU), which raises no event: refresh the members' trust, at most every 3 s."""
-        if not self._member_timer.isActive() and self.participants.isVisible():
+        if not self._member_timer.isActive() and self._participants_shown():
             self._member_timer.start()
 
     def _on_member_timer_timeout(self) -> None:
-        if self.participants.isVisible():
+        if self._participants_shown():
             self.participants.refresh_trust()
 
     def _on_participants_remove_requested(self, jid: str) -> None:
@@ -1393,6 +1441,8 @@ class MainWindow(QMainWindow):
         key = (event.account, event.room)
         if key in self.invitation_dialogs or self._room(event.room, event.account):
             return
+        from .rooms import InvitationDialog
+
         dialog = InvitationDialog(event.account, event.room, event.inviter, self)
         self.invitation_dialogs[key] = dialog
 
@@ -1451,6 +1501,8 @@ class MainWindow(QMainWindow):
     def open_add_account(self) -> AddAccountDialog | None:
         if self.messenger is None:
             return None
+        from .dialogs import AddAccountDialog
+
         dialog = AddAccountDialog(self.messenger, self.runner, self)
         dialog.account_added.connect(lambda jid: self.reload_accounts(select=jid))
         dialog.open()
@@ -1459,6 +1511,8 @@ class MainWindow(QMainWindow):
     def open_add_contact(self) -> AddContactDialog | None:
         if self.messenger is None or self.account is None:
             return None
+        from .dialogs import AddContactDialog
+
         dialog = AddContactDialog(self.messenger, self.runner, self.account, self)
         dialog.open()
         return dialog
@@ -1466,6 +1520,8 @@ class MainWindow(QMainWindow):
     def open_search(self) -> SearchDialog | None:
         if self.messenger is None or self.account is None:
             return None
+        from .dialogs import SearchDialog
+
         dialog = SearchDialog(self.messenger, self.runner, self.account, self)
         dialog.result_chosen.connect(lambda m: self.open_chat(m.peer))
         dialog.open()
@@ -1477,6 +1533,8 @@ class MainWindow(QMainWindow):
         contact = self._contact(self.peer) or ContactView(
             jid=self.peer, name="", subscription="none"
         )
+        from .pages import ContactPage
+
         page = ContactPage(
             self.messenger,
             self.runner,
@@ -1496,6 +1554,8 @@ class MainWindow(QMainWindow):
     def open_own_devices(self) -> OwnDevicesPage | None:
         if self.messenger is None or self.account is None:
             return None
+        from .pages import OwnDevicesPage
+
         page = OwnDevicesPage(self.messenger, self.runner, self.account, self)
         page.open()
         return page
@@ -1503,11 +1563,20 @@ class MainWindow(QMainWindow):
     def open_verification_uri(self, uri: str) -> VerificationUriDialog | None:
         if self.messenger is None or self.account is None:
             return None
+        from .dialogs import VerificationUriDialog
+
         dialog = VerificationUriDialog(self.messenger, self.runner, self.account, uri, self)
         dialog.open()
         return dialog
 
+    def _open_about(self) -> None:
+        from .about import open_about
+
+        open_about(self)
+
     def open_settings(self) -> SettingsDialog:
+        from .dialogs import SettingsDialog
+
         dialog = SettingsDialog(self.settings, self)
         dialog.accepted.connect(self._on_settings_saved)
         dialog.open()
@@ -1539,7 +1608,8 @@ class MainWindow(QMainWindow):
         if event.type() == QEvent.Type.PaletteChange and hasattr(self, "chat"):  # light/dark
             self.chat.refresh_palette()
             self._refresh_lists()
-            self.participants.repaint_icons()
+            if self._participants is not None:
+                self._participants.repaint_icons()
             self._update_encryption_button()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 from omemo_desktop.service.api import ContactView, DeviceView, MessengerApi, RoomView
 
 from . import icons
-from .dialogs import check_jid
 from .qt_compat import emit
 from .tasks import TaskRunner
+from .values import check_jid
 from .widgets import Banner, Busy
 
 OMEMO_IN_ROOMS = (
