@@ -493,18 +493,32 @@ class Account:
         if self._flush_task is None or self._flush_task.done():
             self._flush_task = asyncio.create_task(self.flush_outbox(), name=f"outbox {self.jid}")
 
-    def _kick_later(self, delay: float) -> None:
-        """Flush again once a postponed entry is due (checked again while a flush runs)."""
+    async def _wake_for_postponed(self) -> None:
+        """Nothing is due now: flush again when the earliest postponed entry is (a failed
+        lookup waits 10 s; nothing else would wake it up, even after a restart)."""
+
+        def earliest(conn: sqlite3.Connection) -> float | None:
+            row = conn.execute(
+                "SELECT min(next_attempt_at) FROM outbox WHERE state = 'queued'"
+            ).fetchone()
+            return None if row[0] is None else float(row[0])
+
+        when = await self.db.run(earliest)
+        for timer in self._retry_timers:
+            timer.cancel()
+        self._retry_timers.clear()
+        if when is None:
+            return
 
         def fire() -> None:
-            self._retry_timers.discard(handle)
+            self._retry_timers.clear()
             if self._flush_task is not None and not self._flush_task.done():
-                self._kick_later(1.0)
+                self._retry_timers.add(loop.call_later(1.0, fire))  # busy: look again soon
             else:
                 self.kick_outbox()
 
-        handle = asyncio.get_running_loop().call_later(max(delay, 0.0), fire)
-        self._retry_timers.add(handle)
+        loop = asyncio.get_running_loop()
+        self._retry_timers.add(loop.call_later(max(when - self.clock(), 0.0) + 0.05, fire))
 
     async def flush_outbox(self) -> None:
         """Send every due outbox entry, oldest first; stops quietly while offline."""
@@ -512,6 +526,7 @@ class Account:
             while self.client.connected:
                 due = await self.db.run(lambda c: OUTBOX.due(c, self.clock(), 50))
                 if not due:
+                    await self._wake_for_postponed()
                     return
                 sent: list[Message] = []
                 for entry in due:
@@ -566,8 +581,6 @@ class Account:
                     MESSAGES.set_state(conn, msg.id, DeliveryState.FAILED, str(blocked))
 
             await self.db.transaction(park)
-            if blocked.outbox_state == OutboxState.QUEUED:
-                self._kick_later(blocked.retry_after)  # nothing else would wake it up
             if failed:
                 self.bus.publish(
                     MessageStateChanged(

@@ -158,4 +158,19 @@ async def test_a_send_postponed_by_a_failed_key_lookup_is_retried_on_its_own(
     await alice.m.send_message(alice.jid, bob.jid, "eventually")
     await bob.wait_bodies(["eventually"], timeout=30)
     assert failures == [bob.jid]
-    exactly_once(await stored_bodies(bob.acc, alice.jid), ["eventually"])
+
+    # The same, with the app restarted while the entry waits: the new instance wakes it up.
+    failures.clear()
+    acc._fetched.clear()
+    await alice.m.send_message(alice.jid, bob.jid, "after a restart")
+
+    def parked(conn: Any) -> bool:
+        row = conn.execute("SELECT last_error FROM outbox").fetchone()
+        return row is not None and row[0] is not None
+
+    while not await acc.db.run(parked):
+        await asyncio.sleep(0.05)
+    await alice.m.close()
+    alice = await peers("alice")
+    await bob.wait_bodies(["after a restart"], timeout=30)
+    exactly_once(await stored_bodies(bob.acc, alice.jid), ["eventually", "after a restart"])
