@@ -8,6 +8,7 @@ import datetime as dt
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication, QEvent, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QColor, QGuiApplication, QPalette, QPixmap, QResizeEvent
@@ -24,10 +25,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from omemo_desktop.service.api import MessageView
-
 from . import colors, icons
 from .qt_compat import emit
+
+# service.api (events, views: many dataclasses) is imported where used, not at start-up:
+# the window paints before the service exists (issue #13, GUI cold start).
+if TYPE_CHECKING:
+    from omemo_desktop.service.api import MessageView
 
 TICKS = {
     "pending": ("🕓", "Waiting to be sent"),

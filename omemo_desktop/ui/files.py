@@ -15,6 +15,7 @@ import contextlib
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QEvent, QMimeData, QObject, Qt, QUrl
 from PySide6.QtGui import QDesktopServices, QDragMoveEvent, QDropEvent, QPixmap
@@ -30,22 +31,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from omemo_desktop.service.api import (
-    MessageView,
-    MessengerApi,
-    SharedFile,
-    TransferProgress,
-    human_size,
-    shared_file,
-)
-
 from . import icons
 from .tasks import TaskRunner
+
+# service.api (events, views: many dataclasses) is imported where used, not at start-up:
+# the window paints before the service exists (issue #13, GUI cold start).
+if TYPE_CHECKING:
+    from omemo_desktop.service.api import MessageView, MessengerApi, SharedFile, TransferProgress
 
 PREVIEW_SIZE = 280
 PREVIEW_MAX_BYTES = 25_000_000  # larger images are saved, not previewed
 # (messenger, account, open conversation) of the window, read when the person acts
-Context = Callable[[], tuple[MessengerApi | None, str | None, str | None]]
+Context = Callable[[], tuple["MessengerApi | None", str | None, str | None]]
 AskPath = Callable[[QWidget, str], str | None]
 
 
@@ -200,6 +197,8 @@ class FileSharing(QObject):
 
     def decorate(self, bubble: QWidget) -> None:
         """ChatView hook: put a file widget in place of the link in a bubble."""
+        from omemo_desktop.service.api import shared_file
+
         message: MessageView | None = getattr(bubble, "message", None)
         info = shared_file(message)
         body: QLabel | None = getattr(bubble, "body", None)
@@ -334,6 +333,8 @@ class FileMessageWidget(QFrame):
             if not alive[0]:
                 return
             if too_large[0]:
+                from omemo_desktop.service.api import human_size
+
                 self._say(f"Too large to preview (over {human_size(limit or 0)}); use Save….")
             elif cancel.is_set():
                 self._say("Download cancelled.")

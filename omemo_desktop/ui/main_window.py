@@ -32,37 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from omemo_desktop.service.api import (
-    ChatStateChanged,
-    ConnectionStateChanged,
-    ContactView,
-    DecryptionFailed,
-    DeviceView,
-    ErrorOccurred,
-    MessageCorrected,
-    MessageReceived,
-    MessageStateChanged,
-    MessageStored,
-    MessageView,
-    MessengerApi,
-    OptOutReceived,
-    PresenceChanged,
-    RoomInvitationDeclined,
-    RoomInvitationReceived,
-    RoomMembersChanged,
-    RoomRenamed,
-    RoomView,
-    RosterChanged,
-    ServiceError,
-    SubscriptionRequested,
-    TrustChanged,
-    TrustDecisionNeeded,
-    TrustRequired,
-    shared_file,
-)
-
 from . import icons
-from .bridge import EventBridge
 from .chat_view import ENCRYPTION_NAMES, ChatView
 from .composer import Composer
 from .files import FileSharing
@@ -71,10 +41,37 @@ from .tasks import TaskRunner
 from .values import setting_bool
 from .widgets import Banner
 
-# The dialogs, pages, rooms and about modules are imported where first used, not here: the
-# window paints before any of them is needed, and importing them up front (their classes, the
-# Qt enums they touch) cost ~25-60 ms of cold start (issue #13).
+# The dialogs, pages, rooms, about and bridge modules and service.api (its many dataclasses)
+# are imported where first used, not here: the window paints before any of them is needed, and
+# importing them up front cost ~40-60 ms of cold start (issue #13).
 if TYPE_CHECKING:
+    from omemo_desktop.service.api import (
+        ChatStateChanged,
+        ConnectionStateChanged,
+        ContactView,
+        DecryptionFailed,
+        DeviceView,
+        ErrorOccurred,
+        MessageCorrected,
+        MessageReceived,
+        MessageStateChanged,
+        MessageStored,
+        MessageView,
+        MessengerApi,
+        OptOutReceived,
+        PresenceChanged,
+        RoomInvitationDeclined,
+        RoomInvitationReceived,
+        RoomMembersChanged,
+        RoomRenamed,
+        RoomView,
+        RosterChanged,
+        SubscriptionRequested,
+        TrustChanged,
+        TrustDecisionNeeded,
+    )
+
+    from .bridge import EventBridge
     from .dialogs import (
         AddAccountDialog,
         AddContactDialog,
@@ -445,6 +442,8 @@ class MainWindow(QMainWindow):
     # ----------------------------------------------------------------- service
 
     def attach(self, messenger: MessengerApi) -> None:
+        from .bridge import EventBridge
+
         self.messenger = messenger
         self.bridge = EventBridge(messenger.events, self)
         b = self.bridge
@@ -926,6 +925,8 @@ class MainWindow(QMainWindow):
             self.chat.add_message(message)
 
     def _on_send_failed(self, text: str, error: BaseException) -> None:
+        from omemo_desktop.service.api import TrustRequired
+
         if isinstance(error, TrustRequired):
             self.chat_banner.show_text(
                 "warning", f"{text} Your message waits until you decide about their devices."
@@ -992,6 +993,8 @@ class MainWindow(QMainWindow):
             if any(d.device_id == device_id for d in await self.messenger.devices(account, jid)):
                 await self.messenger.reset_session(account, jid, device_id)
                 return
+        from omemo_desktop.service.api import ServiceError
+
         raise ServiceError(
             f"No member of {self._title(room.jid, account)} uses device {device_id} any more. "
             "Ask whoever sent the message to send it again."
@@ -1051,6 +1054,8 @@ class MainWindow(QMainWindow):
             prefix = f"{nick_of(message.sender)}: "  # in a room, say who wrote it
         else:
             prefix = ""
+        from omemo_desktop.service.api import shared_file
+
         if (file := shared_file(message)) is not None:
             return (prefix + "File: " + file.name)[:60]  # never the link: it holds the key
         return (prefix + message.body.replace("\n", " "))[:60]
@@ -1110,6 +1115,8 @@ class MainWindow(QMainWindow):
             if setting_bool(self.settings.value("notification_previews", False))
             else "New message"
         )
+        from omemo_desktop.service.api import shared_file
+
         if (file := shared_file(message)) is not None and body != "New message":
             body = "File: " + file.name  # the link holds the key: never into the notification
         if self._room(message.peer, account) is not None:
@@ -1388,6 +1395,8 @@ class MainWindow(QMainWindow):
         """A room member's devices with trust switches: the same page as for a contact."""
         if self.messenger is None or self.account is None:
             return None
+        from omemo_desktop.service.api import ContactView
+
         contact = self._contact(jid) or ContactView(jid=jid, name="", subscription="none")
         from .pages import ContactPage
 
@@ -1530,6 +1539,8 @@ class MainWindow(QMainWindow):
     def open_contact_page(self) -> ContactPage | None:
         if self.messenger is None or self.account is None or self.peer is None:
             return None
+        from omemo_desktop.service.api import ContactView
+
         contact = self._contact(self.peer) or ContactView(
             jid=self.peer, name="", subscription="none"
         )

@@ -7,8 +7,6 @@ import logging
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from omemo_desktop.service.api import ServiceError
-
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
@@ -20,6 +18,9 @@ BUG_TEXT = (
 
 def describe_error(error: BaseException) -> str:
     """The text to show a person: the service's own sentence, or a clear 'this is our bug'."""
+    # Imported here: the window (and this runner) exist before the service is imported.
+    from omemo_desktop.service.api import ServiceError
+
     if isinstance(error, ServiceError):
         return str(error) or "The operation failed. Check your connection and try again."
     return BUG_TEXT.format(name=type(error).__name__)
@@ -51,6 +52,8 @@ class TaskRunner:
                 if on_result is not None:
                     on_result(t.result())
                 return
+            from omemo_desktop.service.api import ServiceError
+
             if not isinstance(error, ServiceError):
                 log.error("unexpected error in a UI task", exc_info=error)
             text = describe_error(error)
