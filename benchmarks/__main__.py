@@ -111,9 +111,10 @@ Notes:
   it) building dataclasses; floor = the same SQL on a plain sqlite3 connection.
 - GUI: subprocesses with QT_QPA_PLATFORM=offscreen; the app run opens a real account database
   through our storage and history code without a server connection (benchmarks/gui.py).
-  The two scrolling runs pin None's reference count first: PySide6 6.12 on Python 3.11 drops
-  a reference to None on nearly every void Qt call, and thousands of bubbles abort the
-  process ("none_dealloc") without it.
+  Children start from compiled bytecode (a cache warmed by the first runs), as an installed
+  app does, even where PYTHONDONTWRITEBYTECODE is set. The app pins None's reference count
+  itself (ui/qt_compat.py): PySide6 6.12 on Python 3.11 drops a reference to None on nearly
+  every void Qt call.
 """
 
 
