@@ -112,6 +112,11 @@ def parse_address(server: str | None) -> tuple[str, int, bool] | None:
     return host.strip("[]"), port, direct or port == 5223
 
 
+def _consume(task: asyncio.Future[Any]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 class XmppClient:
     def __init__(
         self,
@@ -370,10 +375,11 @@ class XmppClient:
             await asyncio.wait({answer, dropped}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             dropped.cancel()
+            # Whatever happens to us (even cancellation), the ping's outcome is read, so a
+            # late timeout is never logged as "Task exception was never retrieved".
+            answer.add_done_callback(_consume)
         if not answer.done():
             answer.cancel()
-            with contextlib.suppress(asyncio.CancelledError, XmppError):
-                await answer
             raise XmppNotConnected("the connection was lost before the server confirmed")
         answer.result()
 
