@@ -55,7 +55,7 @@ from omemo_desktop.xmpp.stanzas import NS_EME, InboundMessage, OutboundMessage, 
 
 from .account import OPT_OUT, OUTBOX, UNDECRYPTABLE, Account, Opened, SendBlocked, bare
 from .events import DecryptionFailed, OptOutReceived, TrustChanged, TrustDecisionNeeded
-from .omemo_backends import BACKENDS, Backend, OptOut
+from .omemo_backends import BACKENDS, Backend, KeyIn, OptOut
 from .rooms import MEMBER_AFFILIATIONS, Room
 from .views import DeviceView
 
@@ -73,6 +73,7 @@ PUBLISH_DEVICES: Final = {"pubsub#access_model": "open"}
 PUBLISH_BUNDLE: Final = {"pubsub#access_model": "open", "pubsub#max_items": "max"}
 NS_SHORT: Final = {Namespace.OMEMO2: "omemo2", Namespace.LEGACY: "legacy"}
 TRUST_WAIT: Final = 365 * 24 * 3600.0  # parked until a decision requeues it
+MAX_ARCHIVED: Final = 5  # previous sessions kept per device, for decryption only
 
 
 @dataclass(frozen=True)
@@ -609,11 +610,11 @@ class OmemoAccount(Account):
         key = mine[0]
         ns = backend.namespace
         stored = await self.db.run(lambda c: SESSIONS.get(c, ns, sender, enc.sid))
+        archived = await self.db.run(lambda c: SESSIONS.archive(c, ns, sender, enc.sid))
         opt_out: str | None = None
         try:
-            session = backend.load_session(stored.state) if stored is not None else None
-            result = backend.decrypt_key(
-                self.identity, self._prekeys[ns], session, key.data, key.kex
+            result, archive = self._decrypt_key_any(
+                backend, stored.state if stored is not None else None, archived, key
             )
             try:
                 body = backend.open(
@@ -645,6 +646,8 @@ class OmemoAccount(Account):
 
         def persist(conn: sqlite3.Connection) -> None:
             SESSIONS.save(conn, Session(ns, sender, enc.sid, blob, now))
+            if archive != archived:
+                SESSIONS.set_archive(conn, ns, sender, enc.sid, archive, now)
             if prekey_blob is not None:
                 OWN.save_prekeys(conn, OwnPreKeys(ns, prekey_blob, now))
             DEVICES.mark_seen(conn, ns, sender, enc.sid, now)
@@ -688,6 +691,49 @@ class OmemoAccount(Account):
             persist=persist,
             followups=tuple(followups),
         )
+
+    def _decrypt_key_any(
+        self,
+        backend: Backend,
+        current: bytes | None,
+        archived: tuple[bytes, ...],
+        key: ox.KeyXml,
+    ) -> tuple[KeyIn, tuple[bytes, ...]]:
+        """Decrypt our key with the current session, else with an archived one.
+
+        Returns the result (whose session becomes current) and the archive to store. When
+        both sides start a session at once, each builds one from the other's key exchange
+        while the other's messages still come on the session it replaced; keeping previous
+        sessions (as libsignal does) lets both ends read each other until they settle on one.
+        Nothing here writes: the caller stores the outcome with the message."""
+        ns = backend.namespace
+        prekeys = self._prekeys[ns]
+        try:
+            session = backend.load_session(current) if current is not None else None
+            result = backend.decrypt_key(self.identity, prekeys, session, key.data, key.kex)
+        except OmemoDuplicate:
+            raise
+        except OmemoError as first:
+            # the message may belong to a previous session (kex: a repeated key exchange
+            # of one); the first one that decrypts becomes current
+            for i, blob in enumerate(archived):
+                try:
+                    old = backend.load_session(blob)
+                    result = backend.decrypt_key(self.identity, prekeys, old, key.data, key.kex)
+                except OmemoDuplicate:
+                    raise
+                except OmemoError:
+                    continue
+                if result.used_prekey_id is not None:
+                    continue  # not this session's: new ones are only built from the current
+                rest = archived[:i] + archived[i + 1 :]
+                kept = (current, *rest) if current is not None else rest
+                return result, kept[:MAX_ARCHIVED]
+            raise first
+        if current is not None and result.used_prekey_id is not None:
+            # a key exchange built a new session: the one it replaces may still get messages
+            return result, (current, *archived)[:MAX_ARCHIVED]
+        return result, archived
 
     async def _use_prekeys(self, ns: Namespace, prekeys: Any) -> None:
         self._prekeys[ns] = prekeys

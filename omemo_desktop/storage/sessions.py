@@ -1,4 +1,7 @@
-"""Ratchet sessions with peer devices: opaque versioned blobs keyed by (namespace, jid, device)."""
+"""Ratchet sessions with peer devices: opaque versioned blobs keyed by (namespace, jid, device).
+
+Besides the current session, a device may have archived (previous) sessions, newest first,
+which are only used to decrypt messages still arriving on them."""
 
 from __future__ import annotations
 
@@ -31,11 +34,44 @@ class SessionRepository:
     def delete(
         self, conn: sqlite3.Connection, namespace: Namespace, jid: str, device_id: int
     ) -> bool:
+        """Drop the session and its archive (a reset starts over completely)."""
+        self.set_archive(conn, namespace, jid, device_id, (), 0.0)
         cur = conn.execute(
             "DELETE FROM sessions WHERE namespace = ? AND jid = ? AND device_id = ?",
             (namespace, jid, device_id),
         )
         return cur.rowcount > 0
+
+    def archive(
+        self, conn: sqlite3.Connection, namespace: Namespace, jid: str, device_id: int
+    ) -> tuple[bytes, ...]:
+        """The previous sessions of this device, newest first."""
+        rows = conn.execute(
+            "SELECT state FROM session_archive"
+            " WHERE namespace = ? AND jid = ? AND device_id = ? ORDER BY slot",
+            (namespace, jid, device_id),
+        ).fetchall()
+        return tuple(bytes(r[0]) for r in rows)
+
+    def set_archive(
+        self,
+        conn: sqlite3.Connection,
+        namespace: Namespace,
+        jid: str,
+        device_id: int,
+        states: tuple[bytes, ...],
+        updated_at: float,
+    ) -> None:
+        """Replace the archive of this device with `states` (newest first)."""
+        conn.execute(
+            "DELETE FROM session_archive WHERE namespace = ? AND jid = ? AND device_id = ?",
+            (namespace, jid, device_id),
+        )
+        conn.executemany(
+            "INSERT INTO session_archive (namespace, jid, device_id, slot, state, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [(namespace, jid, device_id, i, s, updated_at) for i, s in enumerate(states)],
+        )
 
     def for_jid(
         self, conn: sqlite3.Connection, namespace: Namespace, jid: str

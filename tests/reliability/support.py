@@ -66,12 +66,17 @@ MakePeer = Callable[..., Awaitable[Peer]]
 
 
 async def session_state(acc: OmemoAccount) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row a decryption may change: ratchet sessions and our own pre-keys."""
+    """Every row a decryption may change: ratchet sessions (current and archived) and our
+    own pre-keys."""
 
     def read(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
         return {
             "sessions": conn.execute(
                 "SELECT namespace, jid, device_id, state FROM sessions ORDER BY 1, 2, 3"
+            ).fetchall(),
+            "session_archive": conn.execute(
+                "SELECT namespace, jid, device_id, slot, state FROM session_archive"
+                " ORDER BY 1, 2, 3, 4"
             ).fetchall(),
             "own_prekeys": conn.execute(
                 "SELECT namespace, state FROM own_prekeys ORDER BY 1"

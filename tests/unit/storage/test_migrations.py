@@ -56,6 +56,7 @@ def test_sample_upgrades_to_current_schema(version: int, tmp_path: Path) -> None
         assert prekeys is not None and prekeys.state == b"\x01\xdd\xee\xff"
         session = SessionRepository().get(conn, Namespace.OMEMO2, "bob@example.org", 7)
         assert session is not None and session.state == b"\x01\xc0\xff\xee"
+        assert SessionRepository().archive(conn, Namespace.OMEMO2, "bob@example.org", 7) == ()
         assert TrustRepository().state(conn, "bob@example.org", b"\x00\x11\x22\x33") is (
             TrustState.TRUSTED
         )

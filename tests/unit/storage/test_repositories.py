@@ -104,6 +104,22 @@ def test_sessions_are_keyed_by_namespace_jid_device(conn: sqlite3.Connection) ->
     assert repo.get(conn, O2, "bob@x", 2) is None
 
 
+def test_session_archive_is_per_device_newest_first_and_cleared_on_delete(
+    conn: sqlite3.Connection,
+) -> None:
+    repo = SessionRepository()
+    repo.save(conn, Session(O2, "bob@x", 1, b"\x01current", 1.0))
+    assert repo.archive(conn, O2, "bob@x", 1) == ()
+    repo.set_archive(conn, O2, "bob@x", 1, (b"\x01newer", b"\x01older"), 2.0)
+    repo.set_archive(conn, LEGACY, "bob@x", 1, (b"\x01legacy",), 2.0)
+    assert repo.archive(conn, O2, "bob@x", 1) == (b"\x01newer", b"\x01older")
+    repo.set_archive(conn, O2, "bob@x", 1, (b"\x01only",), 3.0)  # replaces every slot
+    assert repo.archive(conn, O2, "bob@x", 1) == (b"\x01only",)
+    assert repo.delete(conn, O2, "bob@x", 1) is True  # a reset forgets the archive too
+    assert repo.archive(conn, O2, "bob@x", 1) == ()
+    assert repo.archive(conn, LEGACY, "bob@x", 1) == (b"\x01legacy",)
+
+
 def test_trust_decisions(conn: sqlite3.Connection) -> None:
     repo = TrustRepository()
     key = bytes(range(32))
