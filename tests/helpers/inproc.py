@@ -30,6 +30,7 @@ class Client:
         self.events: list[Event] = []
         self._changed = asyncio.Event()
         self.wire: list[ET.Element] = []  # stanzas written by this client (see capture_wire)
+        self._taken = 0  # MessageReceived events already handed out by next_received
         messenger.events.subscribe(self._on_event)
 
     def _on_event(self, event: Event) -> None:
@@ -78,6 +79,17 @@ class Client:
     async def wait_bodies(self, peer: str, count: int, timeout: float = 20.0) -> list[str]:
         await self.until(lambda: len(self.bodies(peer)) >= count, timeout, f"{count} messages")
         return self.bodies(peer)
+
+    async def next_received(self, timeout: float = 20.0) -> MessageReceived:
+        """The next message event not yet handed out by this method, in arrival order."""
+        await self.until(lambda: len(self.of(MessageReceived)) > self._taken, timeout, "a message")
+        self._taken += 1
+        return self.of(MessageReceived)[self._taken - 1]
+
+    async def next_body(self, timeout: float = 20.0) -> tuple[str, str]:
+        """(body, encryption) of the next message event."""
+        message = (await self.next_received(timeout)).message
+        return message.body, message.encryption
 
     def capture_wire(self) -> None:
         """Record every stanza our XMPP layer writes (to assert on what went on the wire)."""

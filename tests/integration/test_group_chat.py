@@ -3,79 +3,38 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from omemo_desktop.service.api import (
-    Event,
-    MessageReceived,
-    MessageStateChanged,
-    TrustDecisionNeeded,
-)
-from omemo_desktop.service.messenger import Messenger
-from omemo_desktop.storage.secrets import SecretStore
-from tests.helpers.memory_keyring import MemoryKeyring
+from omemo_desktop.service.api import MessageStateChanged, TrustDecisionNeeded
+from tests.helpers.inproc import Client, Clients
 from tests.helpers.omemo_bot import OmemoBot
 from tests.helpers.prosody import ProsodyServer
 
 ROOM = "omemo-room@conference.localhost"
-
-
-class Client:
-    def __init__(self, messenger: Messenger, jid: str) -> None:
-        self.m, self.jid = messenger, jid
-        self.inbox: asyncio.Queue[MessageReceived] = asyncio.Queue()
-        messenger.events.subscribe(self._on_event)
-
-    def _on_event(self, event: Event) -> None:
-        if isinstance(event, MessageReceived):
-            self.inbox.put_nowait(event)
-
-    async def next_body(self, timeout: float = 15) -> tuple[str, str]:
-        event = await asyncio.wait_for(self.inbox.get(), timeout)
-        return event.message.body, event.message.encryption
+Make = Callable[..., Awaitable[Client]]
 
 
 @pytest.fixture
-async def clients(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[Callable[[str], object]]:
-    made: list[Messenger] = []
-    keyring = MemoryKeyring()
-
-    registered: set[str] = set()
+async def clients(prosody: ProsodyServer, tmp_path: Path) -> AsyncIterator[Make]:
+    made = Clients(prosody, tmp_path)
 
     async def make(name: str, device: str = "") -> Client:
         """`device` names a further device (its own data folder) of the same account."""
-        if name not in registered:
-            prosody.register(name, "pw")
-            registered.add(name)
-        m = Messenger(
-            data_dir=tmp_path / (name + device),
-            ca_file=prosody.ca_file,
-            secrets=SecretStore(keyring),
-        )
-        made.append(m)
-        jid = f"{name}@localhost"
-        client = Client(m, jid)  # subscribed first: a rejoin delivers history during connect
-        if jid in m.accounts():
-            await m.connect(jid)
-        else:
-            await m.add_account(jid, "pw", server=prosody.address)
-        await m.set_trust_policy(jid, "blind")
-        return client
+        return await made.make(name, name + device)
 
-    yield make  # type: ignore[misc]
-    for m in made:
-        await m.close()
+    yield make
+    await made.close_all()
 
 
 async def test_room_messages_reach_every_member_and_removed_members_stop_getting_keys(
-    clients: Callable[[str], object],
+    clients: Make,
 ) -> None:
-    alice: Client = await clients("alice")  # type: ignore[misc]
-    bob: Client = await clients("bob")  # type: ignore[misc]
-    carol: Client = await clients("carol")  # type: ignore[misc]
+    alice: Client = await clients("alice")
+    bob: Client = await clients("bob")
+    carol: Client = await clients("carol")
 
     view = await alice.m.join_room(alice.jid, ROOM)
     assert view.omemo_capable, "a room we create is members-only and non-anonymous"
@@ -106,10 +65,10 @@ async def test_room_messages_reach_every_member_and_removed_members_stop_getting
 
 
 async def test_offline_member_reads_room_messages_after_coming_back(
-    clients: Callable[[str], object],
+    clients: Make,
 ) -> None:
-    alice: Client = await clients("alice")  # type: ignore[misc]
-    bob: Client = await clients("bob")  # type: ignore[misc]
+    alice: Client = await clients("alice")
+    bob: Client = await clients("bob")
     await alice.m.join_room(alice.jid, ROOM)
     await alice.m.invite_to_room(alice.jid, ROOM, bob.jid)
     await bob.m.join_room(bob.jid, ROOM)
@@ -122,17 +81,15 @@ async def test_offline_member_reads_room_messages_after_coming_back(
         await alice.m.send_message(alice.jid, ROOM, text)
     await asyncio.sleep(1.0)
 
-    bob = await clients("bob")  # type: ignore[misc]  # back: rejoins from the bookmark
+    bob = await clients("bob")  # back: rejoins from the bookmark
     got = [await bob.next_body(), await bob.next_body()]
     assert got == [("while you were away 1", "omemo2"), ("while you were away 2", "omemo2")]
 
 
-async def test_room_with_a_reference_library_peer(
-    clients: Callable[[str], object], prosody: ProsodyServer
-) -> None:
+async def test_room_with_a_reference_library_peer(clients: Make, prosody: ProsodyServer) -> None:
     """Alice and Bob (ours) and a slixmpp-omemo peer (legacy) in one room, messages every way."""
-    alice: Client = await clients("alice")  # type: ignore[misc]
-    bob: Client = await clients("bob")  # type: ignore[misc]
+    alice: Client = await clients("alice")
+    bob: Client = await clients("bob")
     prosody.register("ref", "pw")
     ref = OmemoBot("ref@localhost", "pw", str(prosody.ca_file))
     host, port = prosody.address.split(":")
@@ -161,7 +118,7 @@ async def test_room_with_a_reference_library_peer(
 
 
 async def test_open_room_explains_why_omemo_is_unavailable(
-    clients: Callable[[str], object], prosody: ProsodyServer
+    clients: Make, prosody: ProsodyServer
 ) -> None:
     """A room created elsewhere with the server's defaults (open, semi-anonymous)."""
     prosody.register("ref", "pw")
@@ -170,7 +127,7 @@ async def test_open_room_explains_why_omemo_is_unavailable(
     await ref.start((host, int(port)))
     try:
         await ref.join_room("open-room@conference.localhost", "ref", create=True)
-        alice: Client = await clients("alice")  # type: ignore[misc]
+        alice: Client = await clients("alice")
         failed: asyncio.Queue[MessageStateChanged] = asyncio.Queue()
         alice.m.events.subscribe(
             lambda e: (
@@ -191,16 +148,16 @@ async def test_open_room_explains_why_omemo_is_unavailable(
 
 
 async def test_bookmarks_bring_a_second_device_into_the_room(
-    clients: Callable[..., object],
+    clients: Make,
 ) -> None:
-    alice: Client = await clients("alice")  # type: ignore[misc]
-    bob: Client = await clients("bob")  # type: ignore[misc]
+    alice: Client = await clients("alice")
+    bob: Client = await clients("bob")
     await alice.m.join_room(alice.jid, ROOM)
     await alice.m.invite_to_room(alice.jid, ROOM, bob.jid)
     await bob.m.join_room(bob.jid, ROOM)
 
     # Alice's laptop has never joined: the XEP-0402 bookmark makes it join on connect.
-    laptop: Client = await clients("alice", "-laptop")  # type: ignore[misc]
+    laptop: Client = await clients("alice", "-laptop")
     assert [r.jid for r in laptop.m.rooms(laptop.jid)] == [ROOM]
     await bob.m.send_message(bob.jid, ROOM, "both of alice's devices read this")
     assert await alice.next_body() == ("both of alice's devices read this", "omemo2")
@@ -208,11 +165,11 @@ async def test_bookmarks_bring_a_second_device_into_the_room(
 
 
 async def test_room_send_waits_for_trust_in_every_members_devices(
-    clients: Callable[..., object],
+    clients: Make,
 ) -> None:
-    alice: Client = await clients("alice")  # type: ignore[misc]
-    bob: Client = await clients("bob")  # type: ignore[misc]
-    carol: Client = await clients("carol")  # type: ignore[misc]
+    alice: Client = await clients("alice")
+    bob: Client = await clients("bob")
+    carol: Client = await clients("carol")
     await alice.m.set_trust_policy(alice.jid, "manual")
     asked: asyncio.Queue[TrustDecisionNeeded] = asyncio.Queue()
     alice.m.events.subscribe(
@@ -227,7 +184,7 @@ async def test_room_send_waits_for_trust_in_every_members_devices(
     need = await asyncio.wait_for(asked.get(), 15)
     assert need.peer == ROOM
     assert {d.jid for d in need.devices} == {bob.jid, carol.jid}
-    assert bob.inbox.empty() and carol.inbox.empty()  # nothing sent before the decision
+    assert not bob.received() and not carol.received()  # nothing sent before the decision
     for d in need.devices:
         await alice.m.set_trust(alice.jid, d.jid, d.device_id, "trusted")
     assert await bob.next_body() == ("only once you trust us", "omemo2")
