@@ -535,11 +535,16 @@ class Messenger:
         except XmppError as exc:
             raise ServiceError(f"Could not decline the invitation to {room}: {exc}") from exc
 
-    async def rename_room(self, account: str, room: str, name: str) -> RoomView:
-        acc = self._omemo(account)
+    @staticmethod
+    def _joined(acc: OmemoAccount, room: str) -> Room:
         r = acc.rooms.get(bare(room))
         if r is None:
             raise ServiceError(f"Join {room} first.")
+        return r
+
+    async def rename_room(self, account: str, room: str, name: str) -> RoomView:
+        acc = self._omemo(account)
+        r = self._joined(acc, room)
         try:
             await rename_room(acc.client, r, name.strip())
         except XmppStanzaError as exc:
@@ -554,9 +559,7 @@ class Messenger:
 
     async def invite_to_room(self, account: str, room: str, jid: str) -> RoomView:
         acc = self._omemo(account)
-        r = acc.rooms.get(bare(room))
-        if r is None:
-            raise ServiceError(f"Join {room} first.")
+        r = self._joined(acc, room)
         try:
             await muc_set_affiliation(acc.client, r.jid, bare(jid), "member")
             muc_invite(acc.client, r.jid, bare(jid))
@@ -567,9 +570,7 @@ class Messenger:
 
     async def remove_from_room(self, account: str, room: str, jid: str) -> RoomView:
         acc = self._omemo(account)
-        r = acc.rooms.get(bare(room))
-        if r is None:
-            raise ServiceError(f"Join {room} first.")
+        r = self._joined(acc, room)
         try:
             await muc_set_affiliation(acc.client, r.jid, bare(jid), "none")
         except XmppError as exc:
