@@ -609,8 +609,12 @@ class OmemoAccount(Account):
             )
         key = mine[0]
         ns = backend.namespace
-        stored = await self.db.run(lambda c: SESSIONS.get(c, ns, sender, enc.sid))
-        archived = await self.db.run(lambda c: SESSIONS.archive(c, ns, sender, enc.sid))
+        stored, archived = await self.db.run(  # one hop to the database thread for both
+            lambda c: (
+                SESSIONS.get(c, ns, sender, enc.sid),
+                SESSIONS.archive(c, ns, sender, enc.sid),
+            )
+        )
         opt_out: str | None = None
         try:
             result, archive = self._decrypt_key_any(
